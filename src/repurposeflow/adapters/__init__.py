@@ -1,0 +1,1 @@
+"""Adapters: the ports of ``repurposeflow.domain.ports`` realised against the world."""

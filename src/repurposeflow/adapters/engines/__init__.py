@@ -1,0 +1,1 @@
+"""Content engines: one module per provider behind ``domain.ports.ContentEngine``."""

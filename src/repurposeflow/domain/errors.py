@@ -1,0 +1,154 @@
+"""Domain errors. Each carries a stable ``code`` (the problem ``type`` slug over HTTP)
+and a message a person can act on. Entry points map them; nothing else should."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+
+class RepurposeFlowError(Exception):
+    """Base of every error RepurposeFlow raises on purpose."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(RepurposeFlowError):
+    code = "invalid-input"
+    http_status = 422
+
+
+class EmptyInput(InvalidInput):
+    code = "empty-input"
+
+    def __init__(self) -> None:
+        super().__init__("The input is empty: give it a post, article or transcript to repurpose.")
+
+
+class InputTooLarge(InvalidInput):
+    code = "input-too-large"
+    http_status = 413
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"The input has {size:,} characters; the limit is {limit:,}. "
+            "Split it into parts and repurpose each."
+        )
+        self.size = size
+        self.limit = limit
+
+
+class InputNotText(InvalidInput):
+    code = "input-not-text"
+
+    def __init__(self, source: str = "the input") -> None:
+        super().__init__(
+            f"{source} is not UTF-8 text; save it as UTF-8 (plain text, Markdown or HTML)."
+        )
+
+
+class InvalidChoice(InvalidInput):
+    code = "invalid-choice"
+
+    def __init__(self, what: str, value: str, valid: Iterable[str]) -> None:
+        self.valid = tuple(valid)
+        self.what = what
+        self.value = value
+        super().__init__(f"Unknown {what} {value!r}; choose one of: {', '.join(self.valid)}.")
+
+
+class NotFound(RepurposeFlowError):
+    code = "not-found"
+    http_status = 404
+
+
+class UserNotFound(NotFound):
+    code = "user-not-found"
+
+    def __init__(self, who: object) -> None:
+        super().__init__(f"No active user {who}.")
+
+
+class GenerationNotFound(NotFound):
+    code = "generation-not-found"
+
+    def __init__(self, generation_id: object) -> None:
+        super().__init__(f"No generation {generation_id} in your history.")
+
+
+class UserDeleted(RepurposeFlowError):
+    code = "user-deleted"
+    http_status = 403
+
+    def __init__(self, who: object) -> None:
+        super().__init__(f"The account {who} was deleted and cannot generate content.")
+
+
+class Conflict(RepurposeFlowError):
+    code = "conflict"
+    http_status = 409
+
+
+class DuplicateUser(Conflict):
+    code = "duplicate-user"
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"Another active account already uses {field} {value!r}.")
+
+
+class GenerationBusy(Conflict):
+    code = "generation-busy"
+
+    def __init__(self, generation_id: object) -> None:
+        super().__init__(f"Generation {generation_id} is still running; try again when it ends.")
+
+
+class QuotaExhausted(RepurposeFlowError):
+    code = "quota-exhausted"
+    http_status = 429
+
+    def __init__(self, *, used: int, limit: int, reset_at: datetime, tier: str) -> None:
+        self.used = used
+        self.limit = limit
+        self.reset_at = reset_at
+        self.tier = tier
+        upgrade = {
+            "free": " Upgrade to Pro for 500 a month.",
+            "pro": " Upgrade to Business for unlimited generations.",
+        }.get(tier, "")
+        super().__init__(
+            f"You have used {used} of {limit} generations this month on the {tier} plan. "
+            f"Your quota resets on {reset_at:%Y-%m-%d %H:%M} UTC.{upgrade}"
+        )
+
+
+class EngineError(RepurposeFlowError):
+    """A content engine failed (network, provider error, unusable answer)."""
+
+    code = "engine-error"
+    http_status = 502
+
+
+class StoreUnavailable(RepurposeFlowError):
+    code = "store-unavailable"
+    http_status = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The database is unavailable: {detail}")
+
+
+class WebhookRejected(RepurposeFlowError):
+    """Bad signature, stale timestamp or malformed payload: nothing was stored."""
+
+    code = "webhook-rejected"
+    http_status = 400
+
+
+class Unauthorized(RepurposeFlowError):
+    code = "unauthorized"
+    http_status = 401

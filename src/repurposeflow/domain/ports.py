@@ -1,0 +1,390 @@
+"""Ports: what the services need from the world, as typing.Protocol.
+
+Adapters implement them (``adapters.memory`` is the reference); services only see these.
+Every store raises the same domain errors (``DuplicateUser``, ...) for the same misuse.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
+
+import attrs
+
+from repurposeflow.domain.enums import (
+    GenerationStatus,
+    Platform,
+    SubscriptionStatus,
+    Tier,
+    Tone,
+)
+from repurposeflow.domain.model import (
+    Brief,
+    Generation,
+    Subscription,
+    TokenUsage,
+    UsageEvent,
+    User,
+    VoiceSettings,
+    WebhookEvent,
+)
+from repurposeflow.domain.platforms import PlatformOutput
+from repurposeflow.domain.quota import Quota
+
+# --- clock --------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+# --- repositories ---------------------------------------------------------------------
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None:
+        """Insert; raises DuplicateUser if a live user has the clerk id, email or customer."""
+
+    def get(self, user_id: uuid.UUID) -> User | None:
+        """By id, deleted or not."""
+
+    def get_by_clerk_id(self, clerk_user_id: str) -> User | None:
+        """The live user with that Clerk id, if any."""
+
+    def get_by_stripe_customer(self, stripe_customer_id: str) -> User | None: ...
+
+    def update_profile(self, user_id: uuid.UUID, *, email: str, full_name: str | None) -> None:
+        """Raises DuplicateUser if another live user has the email."""
+
+    def set_voice(self, user_id: uuid.UUID, voice: VoiceSettings) -> None: ...
+
+    def set_plan(
+        self,
+        user_id: uuid.UUID,
+        *,
+        tier: Tier,
+        status: SubscriptionStatus,
+        limit: int,
+        stripe_customer_id: str | None,
+        stripe_subscription_id: str | None,
+        current_period_end: datetime | None,
+    ) -> None:
+        """Set tier and limit at once; never touches the count."""
+
+    def soft_delete(self, user_id: uuid.UUID, now: datetime) -> None: ...
+
+    def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
+        """Atomically roll the window if due and take one unit. None when the quota is
+        exhausted or there is no live user (read the user to tell which)."""
+
+    def refund(self, user_id: uuid.UUID, charged_reset_at: datetime) -> bool:
+        """Give back one unit if the user's window is still ``charged_reset_at``."""
+
+
+@attrs.frozen
+class HistoryCursor:
+    """Keyset position: generations strictly older than (created_at, id)."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+class GenerationRepository(Protocol):
+    def add(self, generation: Generation) -> None: ...
+
+    def get(self, generation_id: uuid.UUID) -> Generation | None: ...
+
+    def find_by_request_key(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
+        """The newest completed generation for the same request, if any."""
+
+    def save(self, generation: Generation) -> None:
+        """Write back results (status, outputs, usage, analysis) of an existing row."""
+
+    def settle_failed(
+        self, generation_id: uuid.UUID, *, error_message: str, now: datetime
+    ) -> datetime | None:
+        """Move a *pending* generation to failed and clear its charge, exactly once.
+        Returns the window it had been charged in (to refund), else None."""
+
+    def list_for_user(
+        self,
+        user_id: uuid.UUID,
+        *,
+        limit: int,
+        before: HistoryCursor | None = None,
+        status: GenerationStatus | None = None,
+        since: datetime | None = None,
+    ) -> list[Generation]:
+        """Newest first."""
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
+
+
+class UsageLogRepository(Protocol):
+    def add(self, event: UsageEvent) -> None: ...
+
+    def list_for_user(self, user_id: uuid.UUID, limit: int = 100) -> list[UsageEvent]:
+        """Newest first."""
+
+
+class SubscriptionRepository(Protocol):
+    def get_by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None: ...
+
+    def upsert(self, subscription: Subscription) -> None: ...
+
+    def list_for_user(self, user_id: uuid.UUID) -> list[Subscription]: ...
+
+
+class WebhookEventRepository(Protocol):
+    def add_if_new(self, event: WebhookEvent) -> bool:
+        """Store once by (external) event_id; False if it was already there."""
+
+    def get_by_event_id(self, event_id: str) -> WebhookEvent | None: ...
+
+    def mark_processed(self, event_id: str, now: datetime) -> None: ...
+
+    def mark_failed(self, event_id: str, error: str) -> None:
+        """Record the error and count the retry; the event stays unprocessed."""
+
+    def list_unprocessed(self, limit: int = 100) -> list[WebhookEvent]: ...
+
+
+# --- retention and monitoring ---------------------------------------------------------
+
+
+@attrs.frozen
+class RetentionReport:
+    generations_archived: int = 0
+    usage_logs_aggregated: int = 0
+    usage_daily_rows: int = 0
+    webhook_events_deleted: int = 0
+
+
+@attrs.frozen
+class TierStat:
+    tier: Tier
+    user_count: int
+    total_generations: int
+
+
+@attrs.frozen
+class DailyVolume:
+    day: date
+    generations: int
+    active_users: int
+
+
+@attrs.frozen
+class PlatformPopularity:
+    platform: Platform
+    usage_count: int
+
+
+@attrs.frozen
+class LatencyStats:
+    samples: int
+    avg_ms: float | None
+    median_ms: float | None
+    p95_ms: float | None
+
+
+class MaintenanceRepository(Protocol):
+    """Retention and the seed's monitoring queries, as each store does them best."""
+
+    def archive_generations(self, cutoff: datetime, batch_size: int) -> int: ...
+
+    def aggregate_usage_logs(self, cutoff: datetime, batch_size: int) -> tuple[int, int]:
+        """Fold raw usage logs older than cutoff into daily rows: (logs folded, rows touched)."""
+
+    def purge_webhook_events(self, cutoff: datetime, batch_size: int) -> int:
+        """Delete *processed* webhook events older than cutoff."""
+
+    def tier_stats(self) -> list[TierStat]: ...
+
+    def daily_volume(self, since: datetime) -> list[DailyVolume]: ...
+
+    def platform_popularity(self, since: datetime) -> list[PlatformPopularity]: ...
+
+    def latency(self, since: datetime) -> LatencyStats: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Leaving the block without ``commit()``
+    rolls back."""
+
+    users: UserRepository
+    generations: GenerationRepository
+    usage: UsageLogRepository
+    subscriptions: SubscriptionRepository
+    webhooks: WebhookEventRepository
+    maintenance: MaintenanceRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# --- content engine -------------------------------------------------------------------
+
+
+@attrs.frozen
+class Analysis:
+    brief: Brief
+    usage: TokenUsage
+    model: str
+
+
+@attrs.frozen
+class PlatformDraft:
+    output: PlatformOutput
+    usage: TokenUsage
+    model: str
+
+    @property
+    def platform(self) -> Platform:
+        return self.output.platform
+
+
+@attrs.frozen
+class RenderRequest:
+    """Everything one platform render needs. Engines put ``source`` and ``brief`` (shared
+    by every platform) first in their prompts and the platform part last, so provider
+    prompt caches hit."""
+
+    source: str
+    brief: Brief
+    platform: Platform
+    tone: Tone
+    voice: VoiceSettings = attrs.field(factory=VoiceSettings)
+    # The previous attempt and what was wrong with it: a repair, not a fresh render.
+    previous: PlatformOutput | None = None
+    violations: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ContentEngine(Protocol):
+    """Turns source text into platform drafts. Raises EngineError when it cannot."""
+
+    name: str
+
+    @property
+    def model(self) -> str: ...
+
+    def analyze(self, source: str, tone: Tone) -> Analysis: ...
+
+    def render(self, request: RenderRequest) -> PlatformDraft: ...
+
+
+# --- billing and identity (adapters arrive with [5/7]) -----------------------------------
+
+
+@attrs.frozen
+class CheckoutSession:
+    id: str
+    url: str
+
+
+@attrs.frozen
+class SubscriptionSnapshot:
+    """The billing provider's current view of a subscription (fetched on ties)."""
+
+    stripe_subscription_id: str
+    stripe_customer_id: str
+    stripe_price_id: str
+    status: SubscriptionStatus
+    current_period_start: datetime
+    current_period_end: datetime
+    amount_cents: int
+    currency: str
+    interval: str
+    cancel_at_period_end: bool = False
+    canceled_at: datetime | None = None
+    trial_start: datetime | None = None
+    trial_end: datetime | None = None
+
+
+@attrs.frozen
+class VerifiedWebhook:
+    event_id: str
+    event_type: str
+    created: datetime
+    payload: Mapping[str, Any]
+
+
+class BillingGateway(Protocol):
+    def create_checkout_session(
+        self, *, customer_email: str, tier: Tier, success_url: str, cancel_url: str, user_ref: str
+    ) -> CheckoutSession: ...
+
+    def create_portal_session(self, *, stripe_customer_id: str, return_url: str) -> str: ...
+
+    def fetch_subscription(self, stripe_subscription_id: str) -> SubscriptionSnapshot: ...
+
+    def tier_for_price(self, stripe_price_id: str) -> Tier: ...
+
+    def verify_webhook(self, body: bytes, signature_header: str) -> VerifiedWebhook:
+        """Raises WebhookRejected on a bad signature, stale timestamp or malformed body."""
+
+
+@attrs.frozen
+class Identity:
+    clerk_user_id: str
+    email: str | None = None
+    full_name: str | None = None
+
+
+class IdentityVerifier(Protocol):
+    def verify_session_token(self, token: str) -> Identity:
+        """Raises Unauthorized for a missing, expired or forged token."""
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> VerifiedWebhook:
+        """Raises WebhookRejected."""
+
+
+# --- progress -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ProgressEvent:
+    """One step of a generation, for a CLI progress display or an HTTP event stream.
+
+    kinds: started, cached, analyzing, analyzed, rendering, repairing, rendered,
+    platform_failed, finished.
+    """
+
+    kind: str
+    platform: Platform | None = None
+    detail: str = ""
+    violations: Sequence[str] = ()
+
+
+class ProgressListener(Protocol):
+    def __call__(self, event: ProgressEvent) -> None: ...
+
+
+@attrs.frozen
+class Price:
+    """USD per million tokens."""
+
+    input: Decimal
+    cached_input: Decimal
+    output: Decimal

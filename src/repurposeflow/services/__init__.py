@@ -1,0 +1,1 @@
+"""Use cases as plain functions taking a unit of work and ports; they touch nothing else."""

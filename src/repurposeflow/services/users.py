@@ -1,0 +1,136 @@
+"""Accounts: ensure/sync a user, voice settings, tier changes, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from repurposeflow.domain.enums import SubscriptionStatus, Tier, Tone
+from repurposeflow.domain.errors import InvalidInput, UserNotFound
+from repurposeflow.domain.model import User, VoiceSettings
+from repurposeflow.domain.platforms import INSTAGRAM_HARD_HASHTAG_CAP
+from repurposeflow.domain.ports import Clock, UnitOfWork
+from repurposeflow.domain.quota import effective_tier, limit_for
+
+MAX_BANNED_PHRASES = 200
+MAX_SAMPLE_POSTS = 10
+MAX_SAMPLE_CHARS = 5_000
+
+
+def require_user(uow: UnitOfWork, clerk_user_id: str) -> User:
+    user = uow.users.get_by_clerk_id(clerk_user_id)
+    if user is None:
+        raise UserNotFound(clerk_user_id)
+    return user
+
+
+def get_user(uow: UnitOfWork, clerk_user_id: str) -> User:
+    with uow:
+        return require_user(uow, clerk_user_id)
+
+
+def ensure_user(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    clerk_user_id: str,
+    email: str,
+    full_name: str | None = None,
+) -> User:
+    """The live user with this Clerk id, created on the free tier if new; a changed
+    email or name is synced."""
+    clerk_user_id = clerk_user_id.strip()
+    email = email.strip()
+    if not clerk_user_id:
+        raise InvalidInput("A user needs a Clerk user id.")
+    if "@" not in email:
+        raise InvalidInput(f"{email!r} is not an email address.")
+    with uow:
+        user = uow.users.get_by_clerk_id(clerk_user_id)
+        if user is None:
+            user = User.create(
+                clerk_user_id=clerk_user_id, email=email, full_name=full_name, now=clock.now()
+            )
+            uow.users.add(user)
+        elif (user.email, user.full_name) != (email, full_name):
+            uow.users.update_profile(user.id, email=email, full_name=full_name)
+            user = attrs.evolve(user, email=email, full_name=full_name)
+        uow.commit()
+        return user
+
+
+def set_voice(
+    uow: UnitOfWork,
+    clerk_user_id: str,
+    *,
+    default_tone: str | None = None,
+    banned_phrases: Iterable[str] | None = None,
+    sample_posts: Iterable[str] | None = None,
+    instagram_hashtag_cap: int | None = None,
+) -> VoiceSettings:
+    """Change any of the voice settings; the ones not given stay."""
+    changes: dict[str, object] = {}
+    if default_tone is not None:
+        changes["default_tone"] = Tone.parse(default_tone)
+    if banned_phrases is not None:
+        phrases = tuple(dict.fromkeys(p.strip() for p in banned_phrases if p.strip()))
+        if len(phrases) > MAX_BANNED_PHRASES:
+            raise InvalidInput(f"At most {MAX_BANNED_PHRASES} banned phrases.")
+        changes["banned_phrases"] = phrases
+    if sample_posts is not None:
+        samples = tuple(s.strip() for s in sample_posts if s.strip())
+        if len(samples) > MAX_SAMPLE_POSTS or any(len(s) > MAX_SAMPLE_CHARS for s in samples):
+            raise InvalidInput(
+                f"At most {MAX_SAMPLE_POSTS} sample posts of {MAX_SAMPLE_CHARS} characters each."
+            )
+        changes["sample_posts"] = samples
+    if instagram_hashtag_cap is not None:
+        if not 0 <= instagram_hashtag_cap <= INSTAGRAM_HARD_HASHTAG_CAP:
+            raise InvalidInput(f"The Instagram hashtag cap must be 0-{INSTAGRAM_HARD_HASHTAG_CAP}.")
+        changes["instagram_hashtag_cap"] = instagram_hashtag_cap
+    with uow:
+        user = require_user(uow, clerk_user_id)
+        voice = attrs.evolve(user.voice, **changes)
+        uow.users.set_voice(user.id, voice)
+        uow.commit()
+        return voice
+
+
+def change_tier(
+    uow: UnitOfWork,
+    clerk_user_id: str,
+    tier: str | Tier,
+    status: str | SubscriptionStatus = SubscriptionStatus.ACTIVE,
+    *,
+    stripe_customer_id: str | None = None,
+    stripe_subscription_id: str | None = None,
+) -> User:
+    """Set the plan; the limit follows the effective tier at once and the count stays
+    (a downgrade only blocks new reservations while count >= limit)."""
+    tier = Tier.parse(tier)
+    status = SubscriptionStatus.parse(status)
+    with uow:
+        user = require_user(uow, clerk_user_id)
+        limit = limit_for(effective_tier(tier, status))
+        uow.users.set_plan(
+            user.id,
+            tier=tier,
+            status=status,
+            limit=limit,
+            stripe_customer_id=stripe_customer_id or user.stripe_customer_id,
+            stripe_subscription_id=stripe_subscription_id or user.stripe_subscription_id,
+            current_period_end=user.subscription_current_period_end,
+        )
+        uow.commit()
+        updated = uow.users.get(user.id)
+        assert updated is not None
+        return updated
+
+
+def delete_user(uow: UnitOfWork, clock: Clock, clerk_user_id: str) -> None:
+    """Soft delete: history stays, generation stops, the email is free for a new account."""
+    with uow:
+        user = require_user(uow, clerk_user_id)
+        uow.users.soft_delete(user.id, clock.now())
+        uow.commit()
