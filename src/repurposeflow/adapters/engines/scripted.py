@@ -79,7 +79,9 @@ CANNED: dict[Platform, dict[str, Any]] = {
     },
 }
 
-Fault = Exception | str  # an exception to raise, or "invalid" for an output that fails validation
+Fault = (
+    BaseException | str
+)  # an exception to raise, or "invalid" for an output that fails validation
 
 _INVALID: dict[Platform, dict[str, Any]] = {
     Platform.TIKTOK: {**CANNED[Platform.TIKTOK], "hooks": ["Only one hook"]},
@@ -141,7 +143,7 @@ class ScriptedEngine:
         finally:
             with self._lock:
                 self._active -= 1
-        if isinstance(fault, Exception):
+        if isinstance(fault, BaseException):
             raise fault
         return fault
 
