@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import attrs
-from twitter_text import parse_tweet
+from twitter_text import extract_emojis_with_indices, extract_urls_with_indices, parse_tweet
 
 from repurposeflow.domain import platforms as pf
 from repurposeflow.domain.platforms import (
@@ -105,10 +105,72 @@ class ValidationContext:
         )
 
 
+_ZWJ = "\u200d"
+# What may follow an emoji inside one sequence: VS16, keycap, skin tones, tag characters.
+_EMOJI_TRAIL = frozenset(
+    ["\ufe0f", "\u20e3"]
+    + [chr(c) for c in range(0x1F3FB, 0x1F400)]
+    + [chr(c) for c in range(0xE0020, 0xE0080)]
+)
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+_X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+
+
+def _x_char_weight(ch: str) -> int:
+    return 1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT) else 2
+
+
+def _emoji_overcount(text: str) -> int:
+    """How much twitter-text-parser overcounts emoji sequences in ``text``.
+
+    Its emoji list dates from 2019 (Emoji 12), so a newer ZWJ sequence (🧑‍💻, ❤️‍🔥,
+    🏳️‍⚧️) or a newer emoji with a skin tone comes out of it in pieces (5-7 instead of 2).
+    Group every emoji with its trailing modifiers and ZWJ-joined successors; each group
+    weighs 2, as the v3 rules say for any emoji sequence."""
+    norm = _LINE_ENDS.sub("\n", unicodedata.normalize("NFC", text))
+    if _ZWJ not in norm and not _EMOJI_TRAIL.intersection(norm):
+        return 0
+    spans = {m["indices"][0]: m["indices"][1] for m in extract_emojis_with_indices(norm)}
+    in_url = {i for u in extract_urls_with_indices(norm) for i in range(*u["indices"])}
+
+    def starts_emoji(i: int) -> bool:
+        return (
+            i < len(norm)
+            and i not in in_url
+            and (i in spans or unicodedata.category(norm[i]) == "So")
+        )
+
+    def take(i: int) -> tuple[int, int]:  # (end, weight the library gave it)
+        return (spans[i], 2) if i in spans else (i + 1, _x_char_weight(norm[i]))
+
+    over = 0
+    i = 0
+    while i < len(norm):
+        if not starts_emoji(i):
+            i += 1
+            continue
+        counted = pieces = 0
+        j = i
+        while True:
+            j, weight = take(j)
+            counted, pieces = counted + weight, pieces + 1
+            while j < len(norm) and norm[j] in _EMOJI_TRAIL and j not in in_url:
+                j, weight = take(j)
+                counted, pieces = counted + weight, pieces + 1
+            if j < len(norm) and norm[j] == _ZWJ and starts_emoji(j + 1):
+                counted, pieces, j = counted + _x_char_weight(_ZWJ), pieces + 1, j + 1
+                continue
+            break
+        if pieces > 1:
+            over += counted - 2
+        i = j
+    return over
+
+
 def x_weighted_length(text: str) -> int:
     """X's weighted length (twitter-text v3: NFC, CJK and most symbols weigh 2, emoji
     sequences 2, every URL 23)."""
-    return parse_tweet(text).weightedLength
+    return parse_tweet(text).weightedLength - _emoji_overcount(text)
 
 
 def char_count(text: str) -> int:
