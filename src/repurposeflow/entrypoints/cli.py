@@ -1,0 +1,521 @@
+"""The ``repurposeflow`` command line: typer for the commands, rich for what people see.
+
+Results go to stdout (pipe them); progress, notes and errors go to stderr. Every
+error is one readable line and a non-zero exit, never a traceback (set
+REPURPOSEFLOW_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from repurposeflow import __version__
+from repurposeflow.bootstrap import App, bootstrap, load_settings
+from repurposeflow.domain.enums import GenerationStatus, Platform
+from repurposeflow.domain.errors import (
+    InvalidInput,
+    NotFound,
+    QuotaExhausted,
+    RepurposeFlowError,
+    StoreUnavailable,
+)
+from repurposeflow.domain.model import Generation, User
+from repurposeflow.domain.ports import ProgressEvent
+from repurposeflow.domain.quota import display_limit
+from repurposeflow.domain.text import decode_input, parse_platforms
+from repurposeflow.entrypoints.present import (
+    TITLES,
+    generation_json,
+    generation_markdown,
+    platform_markdown,
+)
+from repurposeflow.services import history, maintenance, users
+from repurposeflow.services import usage as usage_service
+from repurposeflow.services.repurpose import RepurposeRequest, regenerate, repurpose
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+app = typer.Typer(
+    name="repurposeflow",
+    help="Turn one long piece of writing into posts for TikTok, X, Threads, LinkedIn, "
+    "Instagram and email.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database: migrate, inspect, seed.", no_args_is_help=True)
+retention_app = typer.Typer(help="Data retention.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(retention_app, name="retention")
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+PLATFORM_HELP = f"Platform to write for (repeat it; default all): {', '.join(Platform.values())}."
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="text (for reading), markdown or json.")
+]
+
+
+# --- wiring -------------------------------------------------------------------------
+
+
+def _app(*, migrate: bool = True) -> App:
+    return bootstrap(load_settings(), migrate=migrate)
+
+
+def _local_user(app_: App) -> User:
+    """The person at this terminal: created on first use, on the free tier unless the
+    settings name a tier."""
+    s = app_.settings
+    user = users.ensure_user(app_.uow(), app_.clock, clerk_user_id=s.user, email=s.email)
+    if s.tier is not None and user.subscription_tier is not s.tier:
+        user = users.change_tier(app_.uow(), s.user, s.tier)
+    return user
+
+
+def _read_source(path: str) -> str:
+    if path == "-":
+        return decode_input(sys.stdin.buffer.read(), "standard input")
+    file = Path(path).expanduser()
+    if file.is_dir():
+        raise InvalidInput(f"{path} is a directory; give a text, Markdown or HTML file.")
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"No such file: {path}") from None
+    except PermissionError:
+        raise InvalidInput(f"Cannot read {path}: permission denied.") from None
+    return decode_input(data, path)
+
+
+class _ProgressView:
+    """Per-platform progress on stderr; events arrive from worker threads."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.lock = threading.Lock()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self.quiet:
+            return
+        name = TITLES[event.platform] if event.platform else ""
+        line = {
+            "analyzing": "[dim]Reading the source…[/]",
+            "rendering": f"[dim]  writing {name}…[/]",
+            "repairing": f"[yellow]  ↻ {name}: fixing {escape('; '.join(event.violations))}[/]",
+            "rendered": f"[green]  ✓ {name}[/]",
+            "platform_failed": f"[red]  ✗ {name}: {escape(event.detail)}[/]",
+        }.get(event.kind)
+        if line:
+            with self.lock:
+                self.console.print(line)
+
+
+def _print_generation(gen: Generation, fmt: OutputFormat, platforms=None) -> None:  # type: ignore[no-untyped-def]
+    if fmt is OutputFormat.json:
+        out.print(generation_json(gen), markup=False)
+        return
+    text = generation_markdown(gen, platforms)
+    if fmt is OutputFormat.markdown:
+        out.print(text, markup=False)
+        return
+    for platform in platforms or gen.selected_platforms:
+        if platform in gen.outputs:
+            out.rule(f"[bold]{TITLES[platform]}[/]", align="left")
+            out.print(platform_markdown(platform, gen.outputs[platform]), markup=False)
+        elif platform in gen.platform_errors:
+            out.rule(f"[bold red]{TITLES[platform]}[/]", align="left")
+            out.print(f"Not generated: {gen.platform_errors[platform]}\n", markup=False)
+
+
+def _write_files(gen: Generation, directory: Path, fmt: OutputFormat) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for platform in gen.delivered:
+        if fmt is OutputFormat.json:
+            import json
+
+            path = directory / f"{platform.value}.json"
+            path.write_text(json.dumps(dict(gen.outputs[platform]), indent=2, ensure_ascii=False))
+        else:
+            path = directory / f"{platform.value}.md"
+            body = platform_markdown(platform, gen.outputs[platform])
+            path.write_text(f"# {TITLES[platform]}\n\n{body}", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _usage_line(app_: App) -> str:
+    s = usage_service.usage_summary(app_.uow(), app_.clock, app_.settings.user)
+    return (
+        f"{s.used} of {display_limit(s.limit)} generations used this month "
+        f"({s.tier.value} plan, resets {s.resets_at:%Y-%m-%d})"
+    )
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+@app.command("repurpose")
+def repurpose_command(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The text, Markdown or HTML file; - reads stdin.")
+    ],
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", "-p", help=PLATFORM_HELP)
+    ] = None,
+    tone: Annotated[
+        str | None,
+        typer.Option(
+            "--tone",
+            "-t",
+            help="conversational, educational, opinionated or authority (default: yours).",
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", "-e", help="local (offline), openai or anthropic.")
+    ] = None,
+    fmt: FormatOption = OutputFormat.text,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write one file per platform here.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Repurpose FILE into posts for every platform (or the ones you pick)."""
+    source = _read_source(file)
+    platforms = parse_platforms(platform) if platform else None
+    app_ = _app()
+    content_engine = app_.engine(engine)
+    _local_user(app_)
+    result = repurpose(
+        app_.uow(),
+        content_engine,
+        app_.clock,
+        RepurposeRequest(app_.settings.user, source, platforms=platforms, tone=tone),
+        on_progress=_ProgressView(err, quiet),
+        max_concurrency=app_.settings.concurrency,
+    )
+    gen = result.generation
+    if gen.status is GenerationStatus.FAILED:
+        raise RepurposeFlowError(
+            f"Nothing was generated ({gen.error_message}); your quota was not charged."
+        )
+    _print_generation(gen, fmt)
+    if out_dir is not None:
+        for path in _write_files(gen, out_dir, fmt):
+            err.print(f"[dim]wrote {path}[/]")
+    if gen.status is GenerationStatus.PARTIAL:
+        failed = ", ".join(p.value for p in gen.failed_platforms)
+        err.print(
+            f"[yellow]Partial: {failed} failed. Retry them free with: "
+            f"repurposeflow regenerate {gen.id}[/]"
+        )
+    note = "from your history, no charge" if result.cached else f"saved as {gen.id}"
+    err.print(f"[dim]{note} · {_usage_line(app_)}[/]")
+
+
+@app.command("history")
+def history_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many (1-100).")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page.")] = None,
+    fmt: FormatOption = OutputFormat.text,
+) -> None:
+    """Your past generations, newest first."""
+    app_ = _app()
+    _local_user(app_)
+    page = history.list_history(app_.uow(), app_.settings.user, limit=limit, cursor=cursor)
+    if fmt is OutputFormat.json:
+        import json
+
+        from repurposeflow.entrypoints.present import generation_dict
+
+        out.print(
+            json.dumps(
+                {
+                    "items": [generation_dict(g) for g in page.items],
+                    "next_cursor": page.next_cursor,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            markup=False,
+        )
+        return
+    if not page.items:
+        err.print("No generations yet. Try: repurposeflow repurpose examples/blog-post.md")
+        return
+    table = Table("id", "created (UTC)", "status", "platforms", "input", box=None)
+    for gen in page.items:
+        first_line = gen.input_content.strip().splitlines()[0][:48]
+        table.add_row(
+            str(gen.id),
+            f"{gen.created_at:%Y-%m-%d %H:%M}",
+            gen.status.value,
+            ",".join(p.value for p in gen.selected_platforms),
+            escape(first_line),
+        )
+    out.print(table)
+    if page.next_cursor:
+        err.print(f"[dim]more: repurposeflow history --cursor {page.next_cursor}[/]")
+
+
+@app.command("show")
+def show_command(
+    generation_id: Annotated[str, typer.Argument(metavar="ID", help="A generation id.")],
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", "-p", help=PLATFORM_HELP)
+    ] = None,
+    fmt: FormatOption = OutputFormat.text,
+) -> None:
+    """Show one generation from your history."""
+    platforms = parse_platforms(platform) if platform else None
+    app_ = _app()
+    _local_user(app_)
+    gen = history.get_generation(app_.uow(), app_.settings.user, generation_id)
+    _print_generation(gen, fmt, platforms)
+
+
+@app.command("usage")
+def usage_command() -> None:
+    """What you have used this month and when it resets."""
+    app_ = _app()
+    _local_user(app_)
+    s = usage_service.usage_summary(app_.uow(), app_.clock, app_.settings.user)
+    limit = display_limit(s.limit)
+    left = "unlimited" if s.unlimited else str(s.remaining)
+    out.print(
+        f"Plan: {s.tier.value}\nUsed: {s.used} of {limit} this month\nLeft: {left}\n"
+        f"Resets: {s.resets_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@app.command("regenerate")
+def regenerate_command(
+    generation_id: Annotated[str, typer.Argument(metavar="ID", help="A generation id.")],
+    platform: Annotated[
+        list[str] | None,
+        typer.Argument(help="Platforms to write again (default: the ones that failed)."),
+    ] = None,
+    fmt: FormatOption = OutputFormat.text,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Write some platforms of a generation again, at no charge."""
+    app_ = _app()
+    _local_user(app_)
+    gen = history.get_generation(app_.uow(), app_.settings.user, generation_id)
+    chosen = parse_platforms(platform) if platform else None
+    updated = regenerate(
+        app_.uow(),
+        app_.engine(gen.llm_provider if gen.llm_provider in {"local", "scripted"} else None),
+        app_.clock,
+        clerk_user_id=app_.settings.user,
+        generation_id=gen.id,
+        platforms=chosen,
+        on_progress=_ProgressView(err, quiet),
+        max_concurrency=app_.settings.concurrency,
+    )
+    _print_generation(updated, fmt, chosen or gen.failed_platforms)
+
+
+@app.command("voice")
+def voice_command(
+    tone: Annotated[str | None, typer.Option("--tone", "-t", help="Your default tone.")] = None,
+    ban: Annotated[
+        list[str] | None, typer.Option("--ban", help="A phrase never to use (repeatable).")
+    ] = None,
+    sample: Annotated[
+        list[Path] | None,
+        typer.Option("--sample", help="A file with a post of yours, as a style hint."),
+    ] = None,
+    hashtag_cap: Annotated[
+        int | None, typer.Option(help="Most hashtags on Instagram (default 5, max 30).")
+    ] = None,
+    clear_bans: Annotated[bool, typer.Option(help="Forget your banned phrases.")] = False,
+) -> None:
+    """Show or change how you sound: default tone, banned phrases, sample posts."""
+    app_ = _app()
+    user = _local_user(app_)
+    banned = None
+    if clear_bans or ban:
+        banned = ([] if clear_bans else list(user.voice.banned_phrases)) + list(ban or [])
+    samples = [_read_source(str(p)) for p in sample] if sample else None
+    voice = users.set_voice(
+        app_.uow(),
+        app_.settings.user,
+        default_tone=tone,
+        banned_phrases=banned,
+        sample_posts=samples,
+        instagram_hashtag_cap=hashtag_cap,
+    )
+    out.print(
+        f"Default tone: {voice.default_tone.value}\n"
+        f"Banned phrases: {', '.join(voice.banned_phrases) or '(only the built-in list)'}\n"
+        f"Sample posts: {len(voice.sample_posts)}\n"
+        f"Instagram hashtag cap: {voice.instagram_hashtag_cap}",
+        markup=False,
+    )
+
+
+@app.command("stats")
+def stats_command() -> None:
+    """The monitoring queries: plans, daily volume, platforms, latency."""
+    app_ = _app()
+    report = maintenance.stats(app_.uow(), app_.clock)
+    tiers = Table("plan", "active users", "generations this month", title="Plans", box=None)
+    for t in report.tiers:
+        tiers.add_row(t.tier.value, str(t.user_count), str(t.total_generations))
+    out.print(tiers)
+    volume = Table("day", "generations", "active users", title="Last 30 days", box=None)
+    for d in report.daily_volume:
+        volume.add_row(str(d.day), str(d.generations), str(d.active_users))
+    out.print(volume)
+    popular = Table("platform", "uses", title="Platforms, last 7 days", box=None)
+    for p in report.platform_popularity:
+        popular.add_row(p.platform.value, str(p.usage_count))
+    out.print(popular)
+    lat = report.latency
+
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0f} ms"
+
+    out.print(
+        f"Latency, last 7 days ({lat.samples} completed): avg {ms(lat.avg_ms)}, "
+        f"median {ms(lat.median_ms)}, p95 {ms(lat.p95_ms)}"
+    )
+
+
+@retention_app.command("run")
+def retention_run_command(
+    batch_size: Annotated[int, typer.Option(help="Rows per transaction.")] = 1000,
+) -> None:
+    """Archive generations older than 90 days, fold usage logs older than 90 days into
+    daily rows, delete processed webhook events older than 30 days, and fail (refund)
+    generations stuck pending. Safe to rerun."""
+    if batch_size < 1:
+        raise InvalidInput("--batch-size must be at least 1.")
+    app_ = _app()
+    swept = maintenance.sweep_stale_pending(app_.uow(), app_.clock)
+    report = maintenance.run_retention(app_.uow(), app_.clock, batch_size=batch_size)
+    out.print(
+        f"archived generations: {report.generations_archived}\n"
+        f"usage logs folded: {report.usage_logs_aggregated} "
+        f"(into {report.usage_daily_rows} daily rows)\n"
+        f"webhook events deleted: {report.webhook_events_deleted}\n"
+        f"stuck generations failed and refunded: {swept}"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade_command(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the database to the newest schema (or REVISION)."""
+    from repurposeflow.adapters.sql import current_revision, make_engine, upgrade_database
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine, revision)
+    out.print(f"{_safe_url(settings.database_url)} is at revision {current_revision(engine)}")
+
+
+@db_app.command("current")
+def db_current_command() -> None:
+    """Show the database's schema revision."""
+    from repurposeflow.adapters.sql import current_revision, make_engine
+
+    settings = load_settings()
+    revision = current_revision(make_engine(settings.database_url))
+    out.print(f"{_safe_url(settings.database_url)}: {revision or 'empty (run: db upgrade)'}")
+
+
+@db_app.command("seed")
+def db_seed_command() -> None:
+    """Add the development test user and sample generations (idempotent)."""
+    from repurposeflow.services.devseed import seed_dev_data
+
+    app_ = _app()
+    seed_dev_data(app_.uow(), app_.clock)
+    out.print("Seeded user_test123 (test@example.com, pro) with sample generations.")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"repurposeflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Settings: REPURPOSEFLOW_HOME, REPURPOSEFLOW_DATABASE_URL, REPURPOSEFLOW_ENGINE,
+    REPURPOSEFLOW_USER, REPURPOSEFLOW_EMAIL, REPURPOSEFLOW_TIER, or a config.toml."""
+
+
+EXIT_CODES: list[tuple[type[RepurposeFlowError], int]] = [
+    (InvalidInput, 2),
+    (QuotaExhausted, 3),
+    (NotFound, 4),
+    (StoreUnavailable, 5),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and, as a console script, exits with) the exit code.
+
+    Usage errors are click's (usage line + message, exit 2); domain errors are ours."""
+    try:
+        app(args=argv, prog_name="repurposeflow")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except RepurposeFlowError as exc:
+        err.print(f"[bold red]error:[/] {escape(exc.message)}")
+        return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as exc:  # the promise: one line, never a traceback
+        if os.environ.get("REPURPOSEFLOW_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
+            "(REPURPOSEFLOW_DEBUG=1 shows details)"
+        )
+        return 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
