@@ -71,7 +71,7 @@ _LEAK = re.compile("|".join(_LEAK_PATTERNS), re.IGNORECASE | re.DOTALL)
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_THREAD_NUMBERING = re.compile(r"^\s*\d{1,3}\s*/\s*(?:\d{1,3})?\s")
+_THREAD_NUMBERING = re.compile(r"^\s*\d{1,3}\s*/(?:\d{1,3})?\s")
 _HASHTAG = re.compile(r"^#[^\W_][\w]*$", re.UNICODE)
 _INLINE_HASHTAG = re.compile(r"(?<![\w&#])#[^\W_][\w]*", re.UNICODE)
 
@@ -220,7 +220,8 @@ def ungrounded_facts(texts: Iterable[str], source: str) -> list[str]:
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    escaped = re.escape(phrase.lower()).replace("\\ ", r"\s+").replace("'", "['’]")
+    phrase = phrase.lower().replace("’", "'")  # people type either apostrophe
+    escaped = re.escape(phrase).replace("\\ ", r"\s+").replace("'", "['’]")
     return re.compile(rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
 
 
@@ -343,7 +344,7 @@ def _threads(o: ThreadsOutput, ctx: ValidationContext) -> list[Violation]:
             out.append(
                 Violation("too-long", f"Threads post {i} is {char_count(post)} chars (max 500)")
             )
-    tags = [t for post in o.posts for t in _INLINE_HASHTAG.findall(post)]
+    tags = [t for post in o.posts for t in _INLINE_HASHTAG.findall(_URL.sub(" ", post))]
     if o.topic_tag is not None:
         if not _HASHTAG.match("#" + o.topic_tag.lstrip("#")) or " " in o.topic_tag:
             out.append(
