@@ -1,0 +1,859 @@
+"""SQL repositories: every port of ``domain.ports`` over SQLAlchemy Core.
+
+They give the answers of the in-memory reference store and raise the same domain
+errors. Each runs its statements through ``Tx`` (the unit of work's open transaction),
+which also turns driver failures into domain errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from repurposeflow.adapters.memory import queries
+from repurposeflow.adapters.sql.tables import (
+    generations,
+    generations_archive,
+    subscriptions,
+    usage_daily,
+    usage_logs,
+    users,
+    webhook_events,
+)
+from repurposeflow.adapters.sql.types import UTCDateTime
+from repurposeflow.domain.enums import (
+    GenerationStatus,
+    Platform,
+    SubscriptionStatus,
+    Tier,
+    Tone,
+    UsageEventType,
+    WebhookSource,
+)
+from repurposeflow.domain.errors import DuplicateUser
+from repurposeflow.domain.model import (
+    Generation,
+    Subscription,
+    TokenUsage,
+    UsageEvent,
+    User,
+    VoiceSettings,
+    WebhookEvent,
+)
+from repurposeflow.domain.ports import (
+    DailyVolume,
+    HistoryCursor,
+    LatencyStats,
+    PlatformPopularity,
+    TierStat,
+)
+from repurposeflow.domain.quota import Quota, month_start_after
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+
+class Tx(Protocol):
+    """What a repository needs from its unit of work."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def execute(
+        self, statement: sa.Executable, params: Sequence[Mapping[str, Any]] | None = None
+    ) -> CursorResult[Any]: ...
+
+    def savepoint(self) -> Any: ...
+
+
+def _utc_param(name: str) -> sa.BindParameter[datetime]:
+    return sa.bindparam(name, type_=UTCDateTime())
+
+
+# --- users ----------------------------------------------------------------------------
+
+# Which live-unique rule a violation broke, as the memory store names it. Matched
+# against PostgreSQL's constraint name or SQLite's message, which names the column or
+# the index.
+_USER_UNIQUES = (
+    ("clerk_user_id", "Clerk id"),
+    ("email", "email"),
+    ("stripe_customer", "Stripe customer"),
+    ("pk_users", "id"),
+    ("users.id", "id"),
+)
+
+
+def _violated(exc: sa.exc.IntegrityError) -> str:
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or ""
+    return f"{constraint} {orig}"
+
+
+def _duplicate_user(exc: sa.exc.IntegrityError, user: Mapping[str, Any]) -> DuplicateUser | None:
+    text = _violated(exc)
+    if "UNIQUE" not in text.upper() and "unique" not in text and "pk_" not in text:
+        return None
+    for needle, field in _USER_UNIQUES:
+        if needle in text:
+            value = {
+                "Clerk id": user.get("clerk_user_id"),
+                "email": user.get("email"),
+                "Stripe customer": user.get("stripe_customer_id"),
+                "id": user.get("id"),
+            }[field]
+            return DuplicateUser(field, str(value))
+    return None
+
+
+def _user_from_row(row: sa.Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        id=m["id"],
+        clerk_user_id=m["clerk_user_id"],
+        email=m["email"],
+        full_name=m["full_name"],
+        subscription_tier=Tier(m["subscription_tier"]),
+        subscription_status=SubscriptionStatus(m["subscription_status"]),
+        stripe_customer_id=m["stripe_customer_id"],
+        stripe_subscription_id=m["stripe_subscription_id"],
+        subscription_current_period_end=m["subscription_current_period_end"],
+        generations_count_current_month=m["generations_count_current_month"],
+        generations_limit=m["generations_limit"],
+        last_generation_at=m["last_generation_at"],
+        usage_reset_at=m["usage_reset_at"],
+        voice=VoiceSettings(
+            default_tone=Tone(m["default_tone"]),
+            banned_phrases=tuple(m["banned_phrases"] or ()),
+            sample_posts=tuple(m["sample_posts"] or ()),
+            instagram_hashtag_cap=m["instagram_hashtag_cap"],
+        ),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        deleted_at=m["deleted_at"],
+    )
+
+
+def _voice_values(voice: VoiceSettings) -> dict[str, Any]:
+    return {
+        "default_tone": Tone(voice.default_tone).value,
+        "banned_phrases": list(voice.banned_phrases),
+        "sample_posts": list(voice.sample_posts),
+        "instagram_hashtag_cap": voice.instagram_hashtag_cap,
+    }
+
+
+class SqlUserRepository:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def _write_user(self, statement: sa.Executable, values: Mapping[str, Any]) -> int:
+        """Run a write that may hit a live-unique index, inside a savepoint so a
+        DuplicateUser leaves the transaction usable (as the memory store does)."""
+        try:
+            with self._tx.savepoint():
+                return self._tx.execute(statement).rowcount
+        except sa.exc.IntegrityError as exc:
+            duplicate = _duplicate_user(exc, values)
+            if duplicate is not None:
+                raise duplicate from None
+            raise
+
+    def add(self, user: User) -> None:
+        values = {
+            "id": user.id,
+            "clerk_user_id": user.clerk_user_id,
+            "email": user.email,
+            "full_name": user.full_name,
+            "subscription_tier": Tier(user.subscription_tier).value,
+            "subscription_status": SubscriptionStatus(user.subscription_status).value,
+            "stripe_customer_id": user.stripe_customer_id,
+            "stripe_subscription_id": user.stripe_subscription_id,
+            "subscription_current_period_end": user.subscription_current_period_end,
+            "generations_count_current_month": user.generations_count_current_month,
+            "generations_limit": user.generations_limit,
+            "last_generation_at": user.last_generation_at,
+            "usage_reset_at": user.usage_reset_at,
+            "created_at": user.created_at,
+            "updated_at": user.updated_at or user.created_at,
+            "deleted_at": user.deleted_at,
+            **_voice_values(user.voice),
+        }
+        self._write_user(sa.insert(users).values(**values), values)
+
+    def get(self, user_id: uuid.UUID) -> User | None:
+        row = self._tx.execute(sa.select(users).where(users.c.id == user_id)).first()
+        return _user_from_row(row) if row else None
+
+    def get_by_clerk_id(self, clerk_user_id: str) -> User | None:
+        row = self._tx.execute(
+            sa.select(users).where(
+                users.c.clerk_user_id == clerk_user_id, users.c.deleted_at.is_(None)
+            )
+        ).first()
+        return _user_from_row(row) if row else None
+
+    def get_by_stripe_customer(self, stripe_customer_id: str) -> User | None:
+        row = self._tx.execute(
+            sa.select(users).where(
+                users.c.stripe_customer_id == stripe_customer_id, users.c.deleted_at.is_(None)
+            )
+        ).first()
+        return _user_from_row(row) if row else None
+
+    def update_profile(self, user_id: uuid.UUID, *, email: str, full_name: str | None) -> None:
+        values = {"email": email, "full_name": full_name}
+        self._write_user(sa.update(users).where(users.c.id == user_id).values(**values), values)
+
+    def set_voice(self, user_id: uuid.UUID, voice: VoiceSettings) -> None:
+        self._tx.execute(
+            sa.update(users).where(users.c.id == user_id).values(**_voice_values(voice))
+        )
+
+    def set_plan(
+        self,
+        user_id: uuid.UUID,
+        *,
+        tier: Tier,
+        status: SubscriptionStatus,
+        limit: int,
+        stripe_customer_id: str | None,
+        stripe_subscription_id: str | None,
+        current_period_end: datetime | None,
+    ) -> None:
+        values = {
+            "subscription_tier": Tier(tier).value,
+            "subscription_status": SubscriptionStatus(status).value,
+            "generations_limit": limit,
+            "stripe_customer_id": stripe_customer_id,
+            "stripe_subscription_id": stripe_subscription_id,
+            "subscription_current_period_end": current_period_end,
+        }
+        self._write_user(sa.update(users).where(users.c.id == user_id).values(**values), values)
+
+    def soft_delete(self, user_id: uuid.UUID, now: datetime) -> None:
+        self._tx.execute(
+            sa.update(users)
+            .where(users.c.id == user_id, users.c.deleted_at.is_(None))
+            .values(deleted_at=now)
+        )
+
+    def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
+        """One conditional UPDATE: roll the window if due, take a unit if one is left.
+        The row lock (PostgreSQL re-checks the WHERE on the newest version) or SQLite's
+        write lock makes it impossible to over-admit under any interleaving."""
+        count = users.c.generations_count_current_month
+        limit = users.c.generations_limit
+        due = users.c.usage_reset_at <= now
+        statement = (
+            sa.update(users)
+            .where(
+                users.c.id == user_id,
+                users.c.deleted_at.is_(None),
+                sa.or_(sa.and_(due, limit > 0), count < limit),
+            )
+            .values(
+                generations_count_current_month=sa.case((due, 1), else_=count + 1),
+                usage_reset_at=sa.case(
+                    (due, sa.literal(month_start_after(now), UTCDateTime())),
+                    else_=users.c.usage_reset_at,
+                ),
+                last_generation_at=now,
+            )
+            .returning(count, limit, users.c.usage_reset_at)
+        )
+        row = self._tx.execute(statement).first()
+        if row is None:
+            return None
+        return Quota(count=row[0], limit=row[1], reset_at=row[2])
+
+    def refund(self, user_id: uuid.UUID, charged_reset_at: datetime) -> bool:
+        count = users.c.generations_count_current_month
+        result = self._tx.execute(
+            sa.update(users)
+            .where(
+                users.c.id == user_id,
+                users.c.usage_reset_at == charged_reset_at,
+                count > 0,
+            )
+            .values(generations_count_current_month=count - 1)
+        )
+        return result.rowcount == 1
+
+
+# --- generations ------------------------------------------------------------------------
+
+_OUTPUT_COLUMN = {p: f"output_{p.value}" for p in Platform}
+
+
+def _generation_values(gen: Generation) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": gen.id,
+        "user_id": gen.user_id,
+        "input_content": gen.input_content,
+        "input_content_hash": gen.input_content_hash,
+        "request_key": gen.request_key,
+        "selected_platforms": [Platform(p).value for p in gen.selected_platforms],
+        "selected_tone": Tone(gen.selected_tone).value,
+        "core_message": gen.core_message,
+        "key_points": list(gen.key_points) if gen.key_points is not None else None,
+        "detected_topic": gen.detected_topic,
+        "detected_audience": gen.detected_audience,
+        "platform_errors": {Platform(p).value: e for p, e in gen.platform_errors.items()},
+        "generation_time_ms": gen.generation_time_ms,
+        "llm_provider": gen.llm_provider,
+        "llm_model": gen.llm_model,
+        "total_tokens_used": gen.usage.total_tokens,
+        "input_tokens": gen.usage.input_tokens,
+        "cached_input_tokens": gen.usage.cached_input_tokens,
+        "output_tokens": gen.usage.output_tokens,
+        "estimated_cost_usd": gen.usage.cost_usd,
+        "status": GenerationStatus(gen.status).value,
+        "error_message": gen.error_message,
+        "charged_reset_at": gen.charged_reset_at,
+        "created_at": gen.created_at,
+        "completed_at": gen.completed_at,
+    }
+    for platform, column in _OUTPUT_COLUMN.items():
+        output = gen.outputs.get(platform)
+        # None (SQL NULL), not JSON null: "no output" must read back as absent.
+        values[column] = dict(output) if output is not None else sa.null()
+    return values
+
+
+def _generation_from_row(row: sa.Row[Any]) -> Generation:
+    m = row._mapping
+    key_points = m["key_points"]
+    return Generation(
+        id=m["id"],
+        user_id=m["user_id"],
+        input_content=m["input_content"],
+        input_content_hash=m["input_content_hash"],
+        request_key=m["request_key"],
+        selected_platforms=tuple(Platform(p) for p in m["selected_platforms"]),
+        selected_tone=Tone(m["selected_tone"]),
+        created_at=m["created_at"],
+        status=GenerationStatus(m["status"]),
+        llm_provider=m["llm_provider"],
+        llm_model=m["llm_model"],
+        core_message=m["core_message"],
+        key_points=tuple(key_points) if key_points is not None else None,
+        detected_topic=m["detected_topic"],
+        detected_audience=m["detected_audience"],
+        outputs={p: m[c] for p, c in _OUTPUT_COLUMN.items() if m[c] is not None},
+        platform_errors={Platform(p): e for p, e in (m["platform_errors"] or {}).items()},
+        error_message=m["error_message"],
+        generation_time_ms=m["generation_time_ms"],
+        usage=TokenUsage(
+            input_tokens=m["input_tokens"],
+            cached_input_tokens=m["cached_input_tokens"],
+            output_tokens=m["output_tokens"],
+            cost_usd=Decimal(m["estimated_cost_usd"]),
+        ),
+        charged_reset_at=m["charged_reset_at"],
+        completed_at=m["completed_at"],
+    )
+
+
+class SqlGenerationRepository:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def add(self, generation: Generation) -> None:
+        try:
+            with self._tx.savepoint():
+                self._tx.execute(sa.insert(generations).values(**_generation_values(generation)))
+        except sa.exc.IntegrityError as exc:
+            if "pk_generations" in _violated(exc) or "generations.id" in _violated(exc):
+                raise ValueError(f"generation {generation.id} exists") from None
+            raise
+
+    def get(self, generation_id: uuid.UUID) -> Generation | None:
+        row = self._tx.execute(
+            sa.select(generations).where(generations.c.id == generation_id)
+        ).first()
+        return _generation_from_row(row) if row else None
+
+    def find_by_request_key(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
+        row = self._tx.execute(
+            sa.select(generations)
+            .where(
+                generations.c.user_id == user_id,
+                generations.c.request_key == request_key,
+                generations.c.status == GenerationStatus.COMPLETED.value,
+            )
+            .order_by(generations.c.created_at.desc(), generations.c.id.desc())
+            .limit(1)
+        ).first()
+        return _generation_from_row(row) if row else None
+
+    def save(self, generation: Generation) -> None:
+        values = _generation_values(generation)
+        del values["id"]
+        result = self._tx.execute(
+            sa.update(generations).where(generations.c.id == generation.id).values(**values)
+        )
+        if result.rowcount == 0:
+            raise KeyError(generation.id)
+
+    def settle_failed(
+        self, generation_id: uuid.UUID, *, error_message: str, now: datetime
+    ) -> datetime | None:
+        """The status guard is the exactly-once: only one transaction can move the row
+        out of pending. RETURNING gives the window before it is cleared (RETURNING
+        sees new values, so the clear is a second statement under the same row lock)."""
+        row = self._tx.execute(
+            sa.update(generations)
+            .where(
+                generations.c.id == generation_id,
+                generations.c.status == GenerationStatus.PENDING.value,
+            )
+            .values(
+                status=GenerationStatus.FAILED.value,
+                error_message=error_message,
+                completed_at=now,
+            )
+            .returning(generations.c.charged_reset_at)
+        ).first()
+        if row is None:
+            return None
+        self._tx.execute(
+            sa.update(generations)
+            .where(generations.c.id == generation_id)
+            .values(charged_reset_at=None)
+        )
+        charged: datetime | None = row[0]
+        return charged
+
+    def list_for_user(
+        self,
+        user_id: uuid.UUID,
+        *,
+        limit: int,
+        before: HistoryCursor | None = None,
+        status: GenerationStatus | None = None,
+        since: datetime | None = None,
+    ) -> list[Generation]:
+        statement = sa.select(generations).where(generations.c.user_id == user_id)
+        if status is not None:
+            statement = statement.where(generations.c.status == GenerationStatus(status).value)
+        if since is not None:
+            statement = statement.where(generations.c.created_at > since)
+        if before is not None:
+            statement = statement.where(
+                sa.tuple_(generations.c.created_at, generations.c.id)
+                < sa.tuple_(
+                    sa.literal(before.created_at, UTCDateTime()),
+                    sa.literal(before.id, sa.Uuid()),
+                )
+            )
+        statement = statement.order_by(
+            generations.c.created_at.desc(), generations.c.id.desc()
+        ).limit(limit)
+        return [_generation_from_row(r) for r in self._tx.execute(statement)]
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]:
+        rows = self._tx.execute(
+            sa.select(generations.c.id)
+            .where(
+                generations.c.status == GenerationStatus.PENDING.value,
+                generations.c.created_at < older_than,
+            )
+            .order_by(generations.c.created_at, generations.c.id)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
+
+
+# --- usage logs ------------------------------------------------------------------------
+
+
+def _usage_from_row(row: sa.Row[Any]) -> UsageEvent:
+    m = row._mapping
+    cost = m["estimated_cost_usd"]
+    ip = m["ip_address"]
+    return UsageEvent(
+        id=m["id"],
+        user_id=m["user_id"],
+        generation_id=m["generation_id"],
+        event_type=UsageEventType(m["event_type"]),
+        platforms=tuple(Platform(p) for p in (m["platforms"] or ())),
+        tokens_used=m["tokens_used"],
+        estimated_cost_usd=Decimal(cost) if cost is not None else None,
+        user_agent=m["user_agent"],
+        ip_address=str(ip) if ip is not None else None,
+        created_at=m["created_at"],
+    )
+
+
+class SqlUsageLogRepository:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def add(self, event: UsageEvent) -> None:
+        self._tx.execute(
+            sa.insert(usage_logs).values(
+                id=event.id,
+                user_id=event.user_id,
+                generation_id=event.generation_id,
+                event_type=UsageEventType(event.event_type).value,
+                platform_count=event.platform_count,
+                platforms=[Platform(p).value for p in event.platforms],
+                tokens_used=event.tokens_used,
+                estimated_cost_usd=event.estimated_cost_usd,
+                user_agent=event.user_agent,
+                ip_address=event.ip_address,
+                created_at=event.created_at,
+            )
+        )
+
+    def list_for_user(self, user_id: uuid.UUID, limit: int = 100) -> list[UsageEvent]:
+        rows = self._tx.execute(
+            sa.select(usage_logs)
+            .where(usage_logs.c.user_id == user_id)
+            .order_by(usage_logs.c.created_at.desc(), usage_logs.c.id.desc())
+            .limit(limit)
+        )
+        return [_usage_from_row(r) for r in rows]
+
+
+# --- subscriptions ------------------------------------------------------------------------
+
+
+def _subscription_from_row(row: sa.Row[Any]) -> Subscription:
+    m = row._mapping
+    return Subscription(
+        id=m["id"],
+        user_id=m["user_id"],
+        stripe_subscription_id=m["stripe_subscription_id"],
+        stripe_customer_id=m["stripe_customer_id"],
+        stripe_price_id=m["stripe_price_id"],
+        tier=Tier(m["tier"]),
+        status=SubscriptionStatus(m["status"]),
+        current_period_start=m["current_period_start"],
+        current_period_end=m["current_period_end"],
+        amount_cents=m["amount_cents"],
+        interval=m["interval"],
+        created_at=m["created_at"],
+        currency=m["currency"],
+        cancel_at_period_end=m["cancel_at_period_end"],
+        canceled_at=m["canceled_at"],
+        trial_start=m["trial_start"],
+        trial_end=m["trial_end"],
+        last_event_created=m["last_event_created"],
+        updated_at=m["updated_at"],
+    )
+
+
+def _dialect_insert(tx: Tx, table: sa.Table) -> Any:
+    return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(table)
+
+
+class SqlSubscriptionRepository:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def get_by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
+        row = self._tx.execute(
+            sa.select(subscriptions).where(
+                subscriptions.c.stripe_subscription_id == stripe_subscription_id
+            )
+        ).first()
+        return _subscription_from_row(row) if row else None
+
+    def upsert(self, subscription: Subscription) -> None:
+        s = subscription
+        values = {
+            "id": s.id,
+            "user_id": s.user_id,
+            "stripe_subscription_id": s.stripe_subscription_id,
+            "stripe_customer_id": s.stripe_customer_id,
+            "stripe_price_id": s.stripe_price_id,
+            "tier": Tier(s.tier).value,
+            "status": SubscriptionStatus(s.status).value,
+            "current_period_start": s.current_period_start,
+            "current_period_end": s.current_period_end,
+            "cancel_at_period_end": s.cancel_at_period_end,
+            "canceled_at": s.canceled_at,
+            "amount_cents": s.amount_cents,
+            "currency": s.currency,
+            "interval": s.interval,
+            "trial_start": s.trial_start,
+            "trial_end": s.trial_end,
+            "last_event_created": s.last_event_created,
+            "created_at": s.created_at,
+            "updated_at": s.updated_at or s.created_at,
+        }
+        statement = _dialect_insert(self._tx, subscriptions).values(**values)
+        # The row keeps its id and created_at; everything else is the newest state.
+        kept = {"id", "created_at", "stripe_subscription_id"}
+        statement = statement.on_conflict_do_update(
+            index_elements=[subscriptions.c.stripe_subscription_id],
+            set_={k: statement.excluded[k] for k in values if k not in kept},
+        )
+        self._tx.execute(statement)
+
+    def list_for_user(self, user_id: uuid.UUID) -> list[Subscription]:
+        rows = self._tx.execute(
+            sa.select(subscriptions)
+            .where(subscriptions.c.user_id == user_id)
+            .order_by(subscriptions.c.created_at.desc(), subscriptions.c.id.desc())
+        )
+        return [_subscription_from_row(r) for r in rows]
+
+
+# --- webhook events -----------------------------------------------------------------------
+
+
+def _webhook_from_row(row: sa.Row[Any]) -> WebhookEvent:
+    m = row._mapping
+    return WebhookEvent(
+        id=m["id"],
+        source=WebhookSource(m["source"]),
+        event_type=m["event_type"],
+        event_id=m["event_id"],
+        payload=m["payload"],
+        created_at=m["created_at"],
+        processed=m["processed"],
+        processed_at=m["processed_at"],
+        error_message=m["error_message"],
+        retry_count=m["retry_count"],
+    )
+
+
+class SqlWebhookEventRepository:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def add_if_new(self, event: WebhookEvent) -> bool:
+        statement = (
+            _dialect_insert(self._tx, webhook_events)
+            .values(
+                id=event.id,
+                source=WebhookSource(event.source).value,
+                event_type=event.event_type,
+                event_id=event.event_id,
+                payload=dict(event.payload),
+                created_at=event.created_at,
+                processed=event.processed,
+                processed_at=event.processed_at,
+                error_message=event.error_message,
+                retry_count=event.retry_count,
+            )
+            .on_conflict_do_nothing(index_elements=[webhook_events.c.event_id])
+            .returning(webhook_events.c.id)
+        )
+        return self._tx.execute(statement).first() is not None
+
+    def get_by_event_id(self, event_id: str) -> WebhookEvent | None:
+        row = self._tx.execute(
+            sa.select(webhook_events).where(webhook_events.c.event_id == event_id)
+        ).first()
+        return _webhook_from_row(row) if row else None
+
+    def mark_processed(self, event_id: str, now: datetime) -> None:
+        self._tx.execute(
+            sa.update(webhook_events)
+            .where(webhook_events.c.event_id == event_id)
+            .values(processed=True, processed_at=now, error_message=None)
+        )
+
+    def mark_failed(self, event_id: str, error: str) -> None:
+        self._tx.execute(
+            sa.update(webhook_events)
+            .where(webhook_events.c.event_id == event_id)
+            .values(error_message=error, retry_count=webhook_events.c.retry_count + 1)
+        )
+
+    def list_unprocessed(self, limit: int = 100) -> list[WebhookEvent]:
+        rows = self._tx.execute(
+            sa.select(webhook_events)
+            .where(webhook_events.c.processed == sa.false())
+            .order_by(webhook_events.c.created_at, webhook_events.c.id)
+            .limit(limit)
+        )
+        return [_webhook_from_row(r) for r in rows]
+
+
+# --- retention and monitoring ---------------------------------------------------------------
+
+
+class SqlMaintenanceRepository:
+    """Retention moves rows with ``DELETE … RETURNING`` and then writes what *this*
+    statement deleted: two runs at once (or a rerun after a crash) can never fold or
+    archive a row twice, because a row is deleted at most once."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def archive_generations(self, cutoff: datetime, batch_size: int) -> int:
+        oldest = (
+            sa.select(generations.c.id)
+            .where(generations.c.created_at < cutoff)
+            .order_by(generations.c.created_at, generations.c.id)
+            .limit(batch_size)
+        )
+        moved = self._tx.execute(
+            sa.delete(generations)
+            .where(generations.c.id.in_(oldest.scalar_subquery()))
+            .returning(*generations.c)
+        ).all()
+        if not moved:
+            return 0
+        rows = [dict(r._mapping) for r in moved]
+        for row in rows:
+            for column in _OUTPUT_COLUMN.values():
+                if row[column] is None:
+                    row[column] = sa.null()
+        statement = _dialect_insert(self._tx, generations_archive).on_conflict_do_nothing(
+            index_elements=[generations_archive.c.id]
+        )
+        for row in rows:
+            self._tx.execute(statement.values(**row))
+        return len(rows)
+
+    def aggregate_usage_logs(self, cutoff: datetime, batch_size: int) -> tuple[int, int]:
+        oldest = (
+            sa.select(usage_logs.c.id)
+            .where(usage_logs.c.created_at < cutoff)
+            .order_by(usage_logs.c.created_at, usage_logs.c.id)
+            .limit(batch_size)
+        )
+        folded = self._tx.execute(
+            sa.delete(usage_logs)
+            .where(usage_logs.c.id.in_(oldest.scalar_subquery()))
+            .returning(
+                usage_logs.c.user_id,
+                usage_logs.c.event_type,
+                usage_logs.c.created_at,
+                usage_logs.c.platform_count,
+                usage_logs.c.tokens_used,
+                usage_logs.c.estimated_cost_usd,
+            )
+        ).all()
+        sums: dict[tuple[date, uuid.UUID, str], list[Any]] = defaultdict(
+            lambda: [0, 0, 0, Decimal("0")]
+        )
+        for user_id, event_type, created_at, platform_count, tokens, cost in folded:
+            acc = sums[(created_at.date(), user_id, event_type)]
+            acc[0] += 1
+            acc[1] += platform_count
+            acc[2] += tokens or 0
+            acc[3] += Decimal(cost) if cost is not None else Decimal("0")
+        for (day, user_id, event_type), (events, platforms, tokens, cost) in sums.items():
+            statement = _dialect_insert(self._tx, usage_daily).values(
+                day=day,
+                user_id=user_id,
+                event_type=event_type,
+                events=events,
+                platforms=platforms,
+                tokens=tokens,
+                cost_usd=cost,
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=[usage_daily.c.day, usage_daily.c.user_id, usage_daily.c.event_type],
+                set_={
+                    "events": usage_daily.c.events + statement.excluded.events,
+                    "platforms": usage_daily.c.platforms + statement.excluded.platforms,
+                    "tokens": usage_daily.c.tokens + statement.excluded.tokens,
+                    "cost_usd": usage_daily.c.cost_usd + statement.excluded.cost_usd,
+                },
+            )
+            self._tx.execute(statement)
+        return len(folded), len(sums)
+
+    def purge_webhook_events(self, cutoff: datetime, batch_size: int) -> int:
+        oldest = (
+            sa.select(webhook_events.c.id)
+            .where(webhook_events.c.processed == sa.true(), webhook_events.c.created_at < cutoff)
+            .order_by(webhook_events.c.created_at, webhook_events.c.id)
+            .limit(batch_size)
+        )
+        gone = self._tx.execute(
+            sa.delete(webhook_events)
+            .where(webhook_events.c.id.in_(oldest.scalar_subquery()))
+            .returning(webhook_events.c.id)
+        ).all()
+        return len(gone)
+
+    def tier_stats(self) -> list[TierStat]:
+        rows = self._tx.execute(
+            sa.select(
+                users.c.subscription_tier,
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(users.c.generations_count_current_month), 0),
+            )
+            .where(
+                users.c.subscription_status == SubscriptionStatus.ACTIVE.value,
+                users.c.deleted_at.is_(None),
+            )
+            .group_by(users.c.subscription_tier)
+            .order_by(users.c.subscription_tier)
+        )
+        return [TierStat(Tier(tier), int(n), int(total)) for tier, n, total in rows]
+
+    def daily_volume(self, since: datetime) -> list[DailyVolume]:
+        if self._tx.dialect == "postgresql":
+            day_sql = "(created_at AT TIME ZONE 'UTC')::date"
+        else:
+            day_sql = "date(created_at)"
+        statement = sa.text(
+            f"SELECT {day_sql} AS day, count(*) AS generations,"
+            " count(DISTINCT user_id) AS active_users"
+            " FROM generations WHERE created_at > :since"
+            " GROUP BY day ORDER BY day DESC"
+        ).bindparams(_utc_param("since"))
+        rows = self._tx.execute(statement, [{"since": since}])
+        return [
+            DailyVolume(
+                day if isinstance(day, date) else date.fromisoformat(day), int(n), int(active)
+            )
+            for day, n, active in rows
+        ]
+
+    def platform_popularity(self, since: datetime) -> list[PlatformPopularity]:
+        if self._tx.dialect == "postgresql":
+            source = "generations, unnest(generations.selected_platforms) AS p(platform)"
+            platform = "p.platform"
+        else:
+            source = "generations, json_each(generations.selected_platforms) AS p"
+            platform = "p.value"
+        statement = sa.text(
+            f"SELECT {platform} AS platform, count(*) AS usage_count FROM {source}"
+            " WHERE generations.created_at > :since"
+            f" GROUP BY {platform} ORDER BY usage_count DESC, platform"
+        ).bindparams(_utc_param("since"))
+        rows = self._tx.execute(statement, [{"since": since}])
+        return [PlatformPopularity(Platform(p), int(n)) for p, n in rows]
+
+    def latency(self, since: datetime) -> LatencyStats:
+        ms = generations.c.generation_time_ms
+        where = (
+            generations.c.created_at > since,
+            generations.c.status == GenerationStatus.COMPLETED.value,
+            ms.is_not(None),
+        )
+        if self._tx.dialect != "postgresql":
+            # No PERCENTILE_CONT in SQLite: the same interpolation, in Python.
+            values = self._tx.execute(sa.select(ms).where(*where)).scalars()
+            return queries.latency(values)
+        row = self._tx.execute(
+            sa.select(
+                sa.func.count(ms),
+                sa.func.avg(ms),
+                sa.func.percentile_cont(0.5).within_group(ms),
+                sa.func.percentile_cont(0.95).within_group(ms),
+            ).where(*where)
+        ).one()
+        samples, avg, p50, p95 = row
+        if not samples:
+            return LatencyStats(0, None, None, None)
+        return LatencyStats(int(samples), float(avg), float(p50), float(p95))
