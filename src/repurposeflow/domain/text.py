@@ -17,6 +17,8 @@ MIN_INPUT_WORDS = 3
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.MULTILINE)
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Control characters (Unicode category Cc) other than tab, LF and CR: binary, not text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def decode_input(data: bytes, source: str = "the input") -> str:
@@ -33,8 +35,10 @@ def decode_input(data: bytes, source: str = "the input") -> str:
 def normalize_input(text: str) -> str:
     """The canonical form used for hashing and for engines: NFC, LF line ends, no
     trailing spaces, at most one blank line in a row, trimmed."""
+    # BOMs go before NFC: one between a letter and its accent would block composition.
+    text = text.replace("\ufeff", "")
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _TRAILING_SPACE.sub("", text)
     text = _MANY_BLANK_LINES.sub("\n\n", text)
     return text.strip()
@@ -42,7 +46,7 @@ def normalize_input(text: str) -> str:
 
 def check_input(text: str, *, max_chars: int = MAX_INPUT_CHARS) -> str:
     """Normalise and validate; returns the normalised text or raises a clear error."""
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text[:4096]):
+    if _CONTROL.search(text):  # anywhere: a NUL cannot even be stored
         raise InputNotText()
     normalized = normalize_input(text)
     if not normalized:
@@ -77,7 +81,7 @@ def request_key(
     material = json.dumps(
         {
             "input": input_hash,
-            "platforms": sorted(Platform(p).value for p in platforms),
+            "platforms": sorted({Platform(p).value for p in platforms}),
             "tone": Tone(tone).value,
             "engine": engine,
             "model": model,
