@@ -1,0 +1,611 @@
+"""What the local engine learns from a source, once: language, sentences, keywords and an
+extractive ranking of the sentences.
+
+``read_document`` is cached per source (a bounded LRU keyed by the source's hash) because
+the pipeline renders six platforms from the same text, and segmentation is the slow part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+
+import attrs
+
+from repurposeflow.adapters.engines.markup import Block, extract_blocks
+from repurposeflow.domain.validation import leaks_in
+
+# --- language ---------------------------------------------------------------------------
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_GREEK = re.compile(r"[\u0370-\u03ff]")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_LATIN_WORD = re.compile(r"[a-zà-ÿß]+")
+
+# A handful of the commonest function words per language: enough to tell them apart.
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        [
+            "the",
+            "and",
+            "of",
+            "to",
+            "is",
+            "in",
+            "that",
+            "it",
+            "for",
+            "you",
+            "with",
+            "was",
+            "are",
+            "this",
+            "on",
+            "be",
+            "have",
+            "not",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "de",
+            "que",
+            "y",
+            "en",
+            "los",
+            "las",
+            "por",
+            "con",
+            "una",
+            "para",
+            "es",
+            "del",
+            "se",
+            "no",
+            "lo",
+            "como",
+            "más",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "das",
+            "und",
+            "ist",
+            "nicht",
+            "mit",
+            "ein",
+            "eine",
+            "zu",
+            "den",
+            "von",
+            "sich",
+            "auch",
+            "auf",
+            "für",
+            "ich",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "de",
+            "et",
+            "est",
+            "une",
+            "des",
+            "pour",
+            "que",
+            "pas",
+            "dans",
+            "sur",
+            "qui",
+            "en",
+            "du",
+            "au",
+            "avec",
+        ]
+    ),
+    "it": frozenset(
+        [
+            "il",
+            "lo",
+            "la",
+            "di",
+            "che",
+            "è",
+            "e",
+            "non",
+            "per",
+            "una",
+            "sono",
+            "gli",
+            "della",
+            "con",
+            "anche",
+            "come",
+            "più",
+        ]
+    ),
+    "pt": frozenset(
+        [
+            "o",
+            "a",
+            "os",
+            "as",
+            "de",
+            "que",
+            "e",
+            "não",
+            "uma",
+            "para",
+            "com",
+            "do",
+            "da",
+            "em",
+            "é",
+            "mais",
+            "por",
+            "se",
+        ]
+    ),
+    "nl": frozenset(
+        [
+            "de",
+            "het",
+            "een",
+            "en",
+            "van",
+            "is",
+            "dat",
+            "niet",
+            "met",
+            "voor",
+            "op",
+            "zijn",
+            "ook",
+            "er",
+            "maar",
+            "om",
+        ]
+    ),
+}
+
+# pysbd knows these; anything else is segmented with the closest rules we have.
+_PYSBD_LANGS = frozenset(
+    [
+        "en",
+        "hi",
+        "mr",
+        "zh",
+        "es",
+        "am",
+        "ar",
+        "hy",
+        "bg",
+        "ur",
+        "ru",
+        "pl",
+        "fa",
+        "nl",
+        "da",
+        "fr",
+        "my",
+        "el",
+        "it",
+        "ja",
+        "de",
+        "kk",
+        "sk",
+    ]
+)
+_PYSBD_FALLBACK = {"pt": "es", "ko": "en"}
+
+CJK_LANGS = frozenset({"ja", "zh"})
+
+
+def detect_language(text: str) -> str:
+    """A cheap guess by script, then by function words for Latin-script text."""
+    sample = text[:6000]
+    if _KANA.search(sample):
+        return "ja"
+    letters = max(1, sum(ch.isalpha() for ch in sample))
+    scripts = (
+        ("zh", _HAN),
+        ("ko", _HANGUL),
+        ("ru", _CYRILLIC),
+        ("el", _GREEK),
+        ("ar", _ARABIC),
+        ("hi", _DEVANAGARI),
+    )
+    for code, pattern in scripts:
+        if len(pattern.findall(sample)) / letters > 0.3:
+            return code
+    words = Counter(_LATIN_WORD.findall(sample.lower()))
+    scores = {lang: sum(words[w] for w in vocab) for lang, vocab in _FUNCTION_WORDS.items()}
+    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
+    return best if scores[best] >= 2 else "en"
+
+
+# --- sentences --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Sentence:
+    text: str
+    index: int  # position among the document's sentences
+    block: int  # which block it came from
+    first_in_block: bool
+    kind: str  # the block's kind: paragraph, item, quote
+    words: int
+    score: float = 0.0
+
+
+_TERMINATOR = re.compile(r"[.!?。！？…]+[\"'”’)\]]*(?:\s|$)")
+_CJK_CHAR = re.compile(
+    r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_TIMESTAMP = re.compile(r"^[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?\s*")
+_LABEL = re.compile(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s")
+_FILLERS = re.compile(r"(?i)(?<!\w)(?:um+|uh+|erm+|you know|i mean)(?!\w)[,.]?\s*")
+_DOUBLED = re.compile(r"(?i)\b(\w+)(\s+\1\b)+")
+_LONE_I = re.compile(r"(?<!\w)i(?=\s|'|’)")
+_CONNECTOR = re.compile(r"(?i)^(?:so|and then|but|because|then|anyway|okay|ok|right)\b")
+
+
+def word_count(text: str) -> int:
+    """Words, counting each CJK character as one (CJK text has no spaces)."""
+    cjk = len(_CJK_CHAR.findall(text))
+    rest = _CJK_CHAR.sub(" ", text)
+    return cjk + len(_WORD.findall(rest))
+
+
+def _segmenter(language: str) -> object:
+    import pysbd  # imported late: the CLI starts faster when nothing is rendered
+
+    code = _PYSBD_FALLBACK.get(language, language)
+    return pysbd.Segmenter(language=code if code in _PYSBD_LANGS else "en", clean=False)
+
+
+def _needs_segmenter(text: str) -> bool:
+    # A block with no terminator before its end is one sentence: skip pysbd's slow path.
+    return _TERMINATOR.search(text.rstrip()[:-1] + " ") is not None if len(text) > 1 else False
+
+
+def _spoken_chunks(text: str, language: str) -> list[str]:
+    """Sentences for transcript-like text that barely has punctuation: break at commas
+    and spoken connectors into 12-28 word pieces, drop fillers, capitalise."""
+    cleaned = _DOUBLED.sub(r"\1", _FILLERS.sub("", text)).strip()
+    words = cleaned.split()
+    chunks: list[list[str]] = [[]]
+    for word in words:
+        current = chunks[-1]
+        starts_clause = bool(_CONNECTOR.match(word)) or (current and current[-1][-1:] in ",;")
+        if len(current) >= 28 or (len(current) >= 12 and starts_clause):
+            chunks.append([])
+        chunks[-1].append(word)
+    if len(chunks) > 1 and len(chunks[-1]) < 5:
+        tail = chunks.pop()
+        chunks[-1].extend(tail)
+    out = []
+    for chunk in chunks:
+        sentence = " ".join(chunk).strip(" ,;")
+        if not sentence:
+            continue
+        if language == "en":
+            sentence = _LONE_I.sub("I", sentence)
+        sentence = sentence[0].upper() + sentence[1:]
+        if sentence[-1] not in ".!?…":
+            sentence += "."
+        out.append(sentence)
+    return out
+
+
+def _speaker_labels(blocks: list[Block]) -> frozenset[str]:
+    counts = Counter(m.group(1) for b in blocks if (m := _LABEL.match(b.text)))
+    return frozenset(label for label, n in counts.items() if n >= 2)
+
+
+def _clean_block_text(text: str, labels: frozenset[str]) -> str:
+    text = _TIMESTAMP.sub("", text)
+    match = _LABEL.match(text)
+    if match and match.group(1) in labels:
+        text = text[match.end() :]
+    return text.strip()
+
+
+def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
+    segmenter = None
+    labels = _speaker_labels(blocks)
+    out: list[Sentence] = []
+    for block_index, block in enumerate(blocks):
+        if block.kind == "heading":
+            continue
+        text = _clean_block_text(block.text, labels)
+        if not text:
+            continue
+        if _needs_segmenter(text):
+            if segmenter is None:
+                segmenter = _segmenter(language)
+            pieces = [p.strip() for p in segmenter.segment(text)]  # type: ignore[attr-defined]
+        else:
+            pieces = [text]
+        expanded: list[str] = []
+        for piece in pieces:
+            # Long stretches without punctuation are speech, not prose.
+            if language not in CJK_LANGS and len(piece.split()) > 45:
+                expanded.extend(_spoken_chunks(piece, language))
+            elif piece:
+                expanded.append(piece)
+        for position, piece in enumerate(expanded):
+            out.append(
+                Sentence(
+                    text=piece,
+                    index=len(out),
+                    block=block_index,
+                    first_in_block=position == 0,
+                    kind=block.kind,
+                    words=word_count(piece),
+                )
+            )
+    return out
+
+
+# --- keywords ---------------------------------------------------------------------------
+
+_YAKE_CHARS = 12_000  # yake is linear but slow; the opening of a text names its subject
+_KEYWORD_JUNK = re.compile(r"\d|https?:|www\.|@|[^\w\s'’-]")
+
+
+def _cjk_keywords(text: str, top: int) -> list[str]:
+    """Repeated runs of kanji/hanzi or katakana: the nouns of a CJK text, roughly."""
+    runs = re.findall(r"[\u30a0-\u30ff]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,}", text)
+    counts: Counter[str] = Counter()
+    for run in runs:
+        if _KANA.match(run):
+            counts[run] += 3
+            continue
+        for size in (2, 3, 4):
+            for start in range(len(run) - size + 1):
+                counts[run[start : start + size]] += 1
+    scored = {
+        gram: n * math.sqrt(len(gram)) for gram, n in counts.items() if n >= 2 or len(counts) < 8
+    }
+    ranked = sorted(scored, key=lambda g: (-scored[g], g))
+    chosen: list[str] = []
+    for gram in ranked:
+        if any(gram in other or other in gram for other in chosen):
+            continue
+        chosen.append(gram)
+        if len(chosen) == top:
+            break
+    return chosen
+
+
+def _usual_case(phrase: str, text: str) -> str:
+    """yake keeps sentence-initial capitals: prefer the form the text mostly uses."""
+    if phrase.isupper() and len(phrase) > 1:
+        return phrase
+    lower = phrase.lower()
+    as_is = len(re.findall(rf"(?<!\w){re.escape(phrase)}(?!\w)", text))
+    lowered = len(re.findall(rf"(?<!\w){re.escape(lower)}(?!\w)", text))
+    return lower if lowered >= as_is else phrase
+
+
+def _yake_keywords(text: str, language: str, top: int) -> list[str]:
+    import yake  # heavy import (numpy, networkx): only when a text is analysed
+
+    # Positional arguments: yake renamed its keyword arguments between releases.
+    extractor = yake.KeywordExtractor(language, 2, 0.8, top=top * 2)
+    try:
+        found = extractor.extract_keywords(text[:_YAKE_CHARS])
+    except (ValueError, ZeroDivisionError, IndexError):  # degenerate inputs
+        found = []
+    out: list[str] = []
+    seen: set[str] = set()
+    for phrase, _score in found:
+        phrase = phrase.strip()
+        key = phrase.lower()
+        if not phrase or key in seen or _KEYWORD_JUNK.search(phrase):
+            continue
+        if all(len(w) < 3 and not w.isupper() for w in phrase.split()):
+            continue
+        seen.add(key)
+        out.append(_usual_case(phrase, text))
+        if len(out) == top:
+            break
+    return out
+
+
+def _frequent_words(text: str, top: int) -> list[str]:
+    words = Counter(w.lower() for w in re.findall(r"[^\W\d_]{4,}", text))
+    return [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))][:top]
+
+
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,5}(?![\w-])")
+_NOT_ACRONYMS = frozenset({"OK", "TV", "AM", "PM", "OR", "AND", "THE", "TODO"})
+
+
+def _acronyms(text: str) -> list[str]:
+    """Repeated acronyms (CI, API, SEO): often the subject, and too short for yake."""
+    counts = Counter(a for a in _ACRONYM.findall(text) if a not in _NOT_ACRONYMS)
+    return [a for a, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 3]
+
+
+def extract_keywords(text: str, language: str, top: int = 16) -> list[str]:
+    if language in CJK_LANGS:
+        found = _cjk_keywords(text, top)
+    else:
+        found = _yake_keywords(text, language, top)
+        known = {k.lower() for k in found}
+        for position, acronym in enumerate(_acronyms(text)[:2], start=1):
+            if acronym.lower() not in known:
+                found.insert(min(position, len(found)), acronym)
+    if len(found) < 5:
+        extra = [w for w in _frequent_words(text, top) if w not in {k.lower() for k in found}]
+        found.extend(extra[: top - len(found)])
+    return found
+
+
+# --- ranking ----------------------------------------------------------------------------
+
+_DEPENDENT_START = re.compile(
+    r"(?i)^(?:this|that|these|those|it|its|they|their|he|she|his|her|ours|theirs|but|and|"
+    r"so|also|however|which|then|or|here|there|such|both|before|after|the rest|"
+    r"pero|y|también|aber|und|auch|mais|et|donc)\b"
+)
+
+
+def _signature(text: str, cjk: bool) -> frozenset[str]:
+    if cjk:
+        chars = [c for c in text if not c.isspace()]
+        return frozenset(a + b for a, b in itertools.pairwise(chars))
+    return frozenset(w.lower() for w in _WORD.findall(text) if len(w) > 2)
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return a == b
+    return len(a & b) / min(len(a), len(b)) > 0.7
+
+
+def _length_score(words: int, cjk: bool) -> float:
+    low, high = (15, 70) if cjk else (8, 30)
+    if words < low:
+        return words / low
+    if words > high:
+        return max(0.2, 1 - (words - high) / high)
+    return 1.0
+
+
+def usable(sentence: Sentence, cjk: bool) -> bool:
+    """Sentences worth repeating to an audience on their own."""
+    text = sentence.text
+    if sentence.words < (4 if cjk else 3) or text.endswith((":", "：")):
+        return False
+    return not leaks_in([text])
+
+
+def rank(sentences: list[Sentence], keywords: list[str], cjk: bool) -> list[Sentence]:
+    """Sentences scored by keyword coverage, position and length, best first, with
+    near-duplicates of a better sentence removed."""
+    total = max(1, len(sentences))
+    weights = {k.lower(): 1 / (1 + 0.25 * i) for i, k in enumerate(keywords)}
+    coverage = []
+    for s in sentences:
+        low = s.text.lower()
+        coverage.append(sum(w for k, w in weights.items() if k in low))
+    top = max(coverage, default=0) or 1
+    scored = []
+    for s, cov in zip(sentences, coverage, strict=True):
+        position = 1 - 0.6 * (s.index / total) + (0.2 if s.first_in_block else 0)
+        score = 0.45 * (cov / top) + 0.3 * position + 0.25 * _length_score(s.words, cjk)
+        if s.kind == "item":
+            score += 0.05
+        if _DEPENDENT_START.match(s.text):
+            score *= 0.75
+        scored.append(attrs.evolve(s, score=round(score, 6)))
+    ordered = sorted(scored, key=lambda s: (-s.score, s.index))
+    kept: list[Sentence] = []
+    signatures: list[frozenset[str]] = []
+    for s in ordered:
+        sig = _signature(s.text, cjk)
+        if any(_similar(sig, other) for other in signatures):
+            continue
+        kept.append(s)
+        signatures.append(sig)
+    return kept
+
+
+# --- the document -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Document:
+    language: str
+    title: str | None
+    headings: tuple[str, ...]
+    sentences: tuple[Sentence, ...]  # every usable sentence, in reading order
+    ranked: tuple[Sentence, ...]  # the same, best first, near-duplicates removed
+    keywords: tuple[str, ...]
+
+    @property
+    def cjk(self) -> bool:
+        return self.language in CJK_LANGS
+
+
+def _title(blocks: list[Block]) -> str | None:
+    headings = [b for b in blocks if b.kind == "heading"]
+    if not headings:
+        return None
+    best = min(headings, key=lambda b: b.level)
+    if best.level > 2 or blocks.index(best) > 3:
+        return None
+    return best.text
+
+
+def analyse(source: str) -> Document:
+    blocks = extract_blocks(source)
+    if not blocks:  # markup with no prose at all: read it as plain text
+        blocks = [Block("paragraph", " ".join(source.split()))]
+    prose = "\n\n".join(b.text for b in blocks)
+    language = detect_language(prose)
+    cjk = language in CJK_LANGS
+    all_sentences = split_sentences(blocks, language)
+    sentences = [s for s in all_sentences if usable(s, cjk)] or all_sentences
+    keywords = extract_keywords(prose, language)
+    ranked = rank(sentences, keywords, cjk)
+    by_index = {s.index: s for s in ranked}
+    return Document(
+        language=language,
+        title=_title(blocks),
+        headings=tuple(b.text for b in blocks if b.kind == "heading"),
+        sentences=tuple(by_index.get(s.index, s) for s in sentences),
+        ranked=tuple(ranked),
+        keywords=tuple(keywords),
+    )
+
+
+class _DocumentCache:
+    """Bounded LRU of analysed sources. One lock: concurrent renders of a new source
+    wait for the first one's analysis instead of all repeating it."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Document] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, source: str) -> Document:
+        key = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            document = analyse(source)
+            self._items[key] = document
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return document
+
+
+_CACHE = _DocumentCache()
+
+
+def read_document(source: str) -> Document:
+    return _CACHE.get(source)

@@ -1,0 +1,249 @@
+"""The few words the local engine adds around the source's own sentences.
+
+Everything here is said by a person posting their own work: openers, closers, calls to
+action. No digits and no links (they would be facts the source may not contain), no
+"sounds like AI" phrasing, and nothing that claims a fact about the source. English
+varies by tone; other languages have one neutral voice and fall back to English for
+anything missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from repurposeflow.domain.enums import Tone
+
+Role = str
+_ANY = "any"
+
+_C, _E, _O, _A = Tone.CONVERSATIONAL, Tone.EDUCATIONAL, Tone.OPINIONATED, Tone.AUTHORITY
+
+_EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    # Follows the first post's hook sentence in an X thread or on Threads.
+    "opener": {
+        _C: ("Here's the short version 👇", "Let me walk you through it 👇",
+             "A few things worth sharing 👇"),
+        _E: ("Here's how it breaks down 🧵", "The key ideas, in order 🧵",
+             "A quick breakdown for anyone dealing with this 🧵"),
+        _O: ("I think most people get this wrong. Here's why 👇",
+             "This deserves more attention than it gets 👇",
+             "I'll make the case 👇"),
+        _A: ("What matters, and why 🧵", "The essentials, briefly 🧵",
+             "What actually works, in brief 🧵"),
+    },
+    "closer": {
+        _C: ("That's the gist. If it helped, a repost helps someone else find it.",
+             "That's it from me. What would you add?",
+             "That's the story. Curious what you'd do differently."),
+        _E: ("Save this for the next time it comes up, and pass it to someone who needs it.",
+             "Bookmark this one. It's easier to find when you need it.",
+             "If this cleared something up, share it with someone who's stuck on it."),
+        _O: ("Agree or disagree? I'd like to hear the counterargument.",
+             "Tell me where you think I'm wrong.",
+             "Change my mind. Replies are open."),
+        _A: ("Follow for more practical breakdowns like this.",
+             "If this was useful, share it with your team.",
+             "Put one of these into practice this week and see what changes."),
+    },
+    # TikTok hooks that work without knowing anything about the source.
+    "hook": {
+        _C: ("Okay, this one surprised me.", "Nobody told me this when I started.",
+             "Let me tell you what changed my mind.", "Stay with me, this is worth it."),
+        _E: ("Here's something most people never learn.", "Let me explain this properly.",
+             "Quick lesson, and it's a useful one.", "Here's how this really works."),
+        _O: ("I'm going to say what everyone's thinking.", "Hot take, and I'll stand by it.",
+             "Most of the advice on this is wrong.", "This is going to annoy some people."),
+        _A: ("Here's what actually works.", "Listen closely, this is the part that matters.",
+             "If you only learn one thing today, make it this.",
+             "This is what separates the people who get results."),
+    },
+    "tiktok_cta": {
+        _C: ("Follow for more like this, and tell me in the comments what you'd try first.",
+             "Tell me in the comments if this happened to you too."),
+        _E: ("Save this so you have it when you need it, and follow for more explainers.",
+             "Follow for more quick lessons like this one."),
+        _O: ("Disagree? Tell me why in the comments.",
+             "Drop your counterargument in the comments."),
+        _A: ("Follow for more straight answers on this.",
+             "Save this and put it to work this week."),
+    },
+    "linkedin_bridge": {
+        _C: ("Here's what stood out to me:", "A few things I keep coming back to:"),
+        _E: ("Here's how it breaks down:", "The main points:"),
+        _O: ("Here's why I think that matters:", "What I'd push back on, and why:"),
+        _A: ("What makes the difference:", "The points that matter most:"),
+    },
+    "linkedin_cta": {
+        _C: ("What's been your experience with this?", "Has this happened on your team too?"),
+        _E: ("Which of these would you try first?", "What would you add to this list?"),
+        _O: ("Do you agree, or am I missing something?", "Where do you land on this?"),
+        _A: ("How is your team handling this today?", "What's worked for you?"),
+    },
+    "instagram_cta": {
+        _C: ("Save this for later and send it to a friend who needs it.",
+             "Tell me in the comments if this sounds familiar."),
+        _E: ("Save this post so you can come back to it.",
+             "Save it for later and share it with someone learning this."),
+        _O: ("Agree or disagree? Tell me in the comments.",
+             "Say it in the comments if you think I'm wrong."),
+        _A: ("Save this and share it with your team.",
+             "Keep this one handy. You'll need it."),
+    },
+    "slide_end": {
+        _C: ("Save this for later", "Send this to a friend"),
+        _E: ("Save this to come back to it", "Share it with someone learning this"),
+        _O: ("Agree? Tell me in the comments", "Change my mind in the comments"),
+        _A: ("Save this and share it with your team", "Put one of these to work this week"),
+    },
+    "email_greeting": {_C: ("Hi there,",), _E: ("Hi,",), _O: ("Hi,",), _A: ("Hello,",)},
+    "email_points_intro": {
+        _C: ("A few things worth knowing:",),
+        _E: ("The main points:",),
+        _O: ("Here's my case:",),
+        _A: ("What matters most:",),
+    },
+    "email_cta": {
+        _C: ("Hit reply and tell me what you'd try first. I read every reply.",),
+        _E: ("Forward this to a colleague who'd find it useful.",),
+        _O: ("Reply and tell me where you disagree.",),
+        _A: ("Share this with your team and put one idea into practice this week.",),
+    },
+    "email_signoff": {
+        _C: ("Talk soon,",),
+        _E: ("Thanks for reading,",),
+        _O: ("Until next time,",),
+        _A: ("Best,",),
+    },
+    # Pads a preheader that would be shorter than email clients show (at least forty).
+    "preheader_pad": {
+        _ANY: ("A short read, worth a few minutes of your time.",),
+    },
+    # Last resort when a note is too short to give three talking points of its own.
+    "filler_point": {
+        _ANY: ("Think about where this shows up in your own work.",
+               "Try it once and notice what changes.",
+               "Write down what you'd do differently next time.",
+               "Share it with someone who needs to hear it."),
+    },
+    "fallback_tag": {_ANY: ("#writing", "#ideas", "#lessons", "#notes", "#work")},
+}  # fmt: skip
+
+_ES: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    "opener": {_ANY: ("Te lo cuento en pocas líneas 👇", "Lo importante, en orden 👇")},
+    "closer": {_ANY: ("¿Qué añadirías tú?", "Si te sirvió, compártelo con alguien más.")},
+    "hook": {_ANY: ("Esto me hizo cambiar de opinión.", "Nadie me contó esto al empezar.",
+                    "Quédate, que vale la pena.", "Esto es lo que de verdad funciona.")},
+    "tiktok_cta": {_ANY: ("Sígueme para más y cuéntame en los comentarios qué probarías.",)},
+    "linkedin_bridge": {_ANY: ("Lo que más me llamó la atención:",)},
+    "linkedin_cta": {_ANY: ("¿Cuál ha sido tu experiencia con esto?",)},
+    "instagram_cta": {_ANY: ("Guárdalo para después y compártelo con quien lo necesite.",)},
+    "slide_end": {_ANY: ("Guárdalo para después", "Compártelo con alguien")},
+    "email_greeting": {_ANY: ("Hola,",)},
+    "email_points_intro": {_ANY: ("Lo más importante:",)},
+    "email_cta": {_ANY: ("Responde a este correo y cuéntame qué probarías primero.",)},
+    "email_signoff": {_ANY: ("Un saludo,",)},
+    "preheader_pad": {_ANY: ("Una lectura breve que merece unos minutos de tu tiempo.",)},
+}  # fmt: skip
+
+_DE: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    "opener": {_ANY: ("Die Kurzfassung 👇", "Das Wichtigste, der Reihe nach 👇")},
+    "closer": {_ANY: ("Was würdest du ergänzen?", "Wenn es geholfen hat, teil es gern.")},
+    "hook": {_ANY: ("Das hat meine Meinung geändert.", "Das hat mir am Anfang niemand gesagt.",
+                    "Bleib dran, es lohnt sich.", "Das hier funktioniert wirklich.")},
+    "tiktok_cta": {_ANY: ("Folge mir für mehr und schreib in die Kommentare, "
+                          "was du zuerst ausprobierst.",)},
+    "linkedin_bridge": {_ANY: ("Was mir besonders aufgefallen ist:",)},
+    "linkedin_cta": {_ANY: ("Welche Erfahrungen hast du damit gemacht?",)},
+    "instagram_cta": {_ANY: ("Speichere den Beitrag und teile ihn mit jemandem, "
+                             "der ihn braucht.",)},
+    "slide_end": {_ANY: ("Speichern für später", "Teile es mit jemandem")},
+    "email_greeting": {_ANY: ("Hallo,",)},
+    "email_points_intro": {_ANY: ("Das Wichtigste:",)},
+    "email_cta": {_ANY: ("Antworte auf diese Mail und erzähl mir, was du zuerst ausprobierst.",)},
+    "email_signoff": {_ANY: ("Viele Grüße,",)},
+    "preheader_pad": {_ANY: ("Eine kurze Lektüre, die ein paar Minuten wert ist.",)},
+}  # fmt: skip
+
+_FR: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    "opener": {_ANY: ("La version courte 👇", "L'essentiel, dans l'ordre 👇")},
+    "closer": {_ANY: ("Qu'est-ce que vous ajouteriez ?", "Si ça vous a aidé, partagez-le.")},
+    "hook": {_ANY: ("Ça m'a fait changer d'avis.", "Personne ne m'a dit ça au début.",
+                    "Restez, ça vaut le coup.", "Voilà ce qui marche vraiment.")},
+    "tiktok_cta": {_ANY: ("Abonnez-vous pour la suite et dites-moi en commentaire "
+                          "ce que vous essaieriez.",)},
+    "linkedin_bridge": {_ANY: ("Ce qui m'a marqué :",)},
+    "linkedin_cta": {_ANY: ("Quelle est votre expérience là-dessus ?",)},
+    "instagram_cta": {_ANY: ("Enregistrez ce post et partagez-le avec quelqu'un "
+                             "qui en a besoin.",)},
+    "slide_end": {_ANY: ("Enregistrez pour plus tard", "Partagez-le")},
+    "email_greeting": {_ANY: ("Bonjour,",)},
+    "email_points_intro": {_ANY: ("L'essentiel :",)},
+    "email_cta": {_ANY: ("Répondez à ce mail pour me dire ce que vous essaieriez en premier.",)},
+    "email_signoff": {_ANY: ("À bientôt,",)},
+    "preheader_pad": {_ANY: ("Une lecture courte, qui vaut quelques minutes de votre temps.",)},
+}  # fmt: skip
+
+_JA: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    "opener": {_ANY: ("ポイントをまとめました👇", "順番に説明します👇")},
+    "closer": {_ANY: ("あなたならどうしますか？", "役に立ったらシェアしてください。")},
+    "hook": {_ANY: ("これで考えが変わりました。", "最初に誰も教えてくれなかったこと。",
+                    "最後まで見てください。", "本当に効くのはこれです。")},
+    "tiktok_cta": {_ANY: ("フォローして、最初に試したいことをコメントで教えてください。",)},
+    "linkedin_bridge": {_ANY: ("特に印象に残ったこと：",)},
+    "linkedin_cta": {_ANY: ("皆さんの経験はどうですか？",)},
+    "instagram_cta": {_ANY: ("保存して、必要な人にシェアしてください。",)},
+    "slide_end": {_ANY: ("保存してあとで見返そう", "必要な人にシェアしよう")},
+    "email_greeting": {_ANY: ("こんにちは。",)},
+    "email_points_intro": {_ANY: ("大事なポイント：",)},
+    "email_cta": {_ANY: ("このメールに返信して、最初に試したいことを教えてください。",)},
+    "email_signoff": {_ANY: ("それでは、また。",)},
+    "preheader_pad": {_ANY: ("数分で読める短い内容です。ぜひ最後まで読んでみてください。"
+                             "あなたの仕事にも役立つはずです。",)},
+}  # fmt: skip
+
+_ZH: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    "opener": {_ANY: ("重点整理如下👇", "按顺序说清楚👇")},
+    "closer": {_ANY: ("你会怎么做？", "觉得有用就转给需要的人。")},
+    "hook": {_ANY: ("这件事改变了我的看法。", "刚开始没人告诉我这一点。",
+                    "请看到最后。", "真正有效的是这个。")},
+    "tiktok_cta": {_ANY: ("关注我，在评论里说说你最想先试哪一个。",)},
+    "linkedin_bridge": {_ANY: ("让我印象最深的几点：",)},
+    "linkedin_cta": {_ANY: ("你在这方面有什么经验？",)},
+    "instagram_cta": {_ANY: ("先收藏，再分享给需要的人。",)},
+    "slide_end": {_ANY: ("收藏起来慢慢看", "分享给需要的人")},
+    "email_greeting": {_ANY: ("你好，",)},
+    "email_points_intro": {_ANY: ("最重要的几点：",)},
+    "email_cta": {_ANY: ("直接回复这封邮件，告诉我你最想先试哪一个。",)},
+    "email_signoff": {_ANY: ("下次见，",)},
+    "preheader_pad": {_ANY: ("几分钟就能读完的一封短信，希望对你的工作有所帮助，"
+                             "也欢迎你转发给身边需要的朋友和同事。",)},
+}  # fmt: skip
+
+_BOOKS: Mapping[str, Mapping[Role, Mapping[str, tuple[str, ...]]]] = {
+    "en": _EN,
+    "es": _ES,
+    "de": _DE,
+    "fr": _FR,
+    "ja": _JA,
+    "zh": _ZH,
+}
+
+
+def phrases(language: str, role: Role, tone: Tone) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The phrases for a role: the language's own for this tone first, then spares (other
+    tones, then English) for when a person's banned phrases rule out the first ones."""
+    own: tuple[str, ...] = ()
+    spares: list[str] = []
+    for book in (_BOOKS.get(language), _EN):
+        if book is None or role not in book:
+            continue
+        by_tone = book[role]
+        mine = by_tone.get(tone.value, ()) or by_tone.get(_ANY, ())
+        if not own:
+            own = mine
+        else:
+            spares.extend(mine)
+        for key, values in by_tone.items():
+            if key not in (tone.value, _ANY) or values is not mine:
+                spares.extend(values)
+    return own, tuple(p for p in dict.fromkeys(spares) if p not in own)
