@@ -548,3 +548,38 @@ def test_function_engine_requests_carry_the_voice(world: World) -> None:
     world.run(engine=FunctionEngine(render), platforms=["threads"])
     assert seen and seen[0].voice.sample_posts == ("Short. Punchy. Mine.",)
     assert seen[0].source == world.run(engine=FunctionEngine(render)).generation.input_content
+
+
+def test_swept_while_working_then_failing_is_refunded_once(world: World) -> None:
+    def analysis_then_sweep(source: str, tone: Tone):  # type: ignore[no-untyped-def]
+        world.clock.advance(timedelta(minutes=30))
+        assert sweep_stale_pending(world.uow(), world.clock) == 1
+        raise EngineError("and then it failed anyway")
+
+    engine = FunctionEngine(lambda r: CANNED[r.platform], analyze=analysis_then_sweep)
+    result = world.run(engine=engine)
+    assert result.status is GenerationStatus.FAILED
+    assert world.count() == 0
+    counts = world.event_counts(result.generation.id)
+    assert counts[E.GENERATION_REFUNDED] == 1 and counts[E.GENERATION_FAILED] == 1
+
+
+class _WrongPlatformEngine(ScriptedEngine):
+    """A broken adapter: answers every request with a Threads output."""
+
+    def render(self, request: RenderRequest):  # type: ignore[no-untyped-def]
+        from repurposeflow.domain.platforms import output_from_dict
+        from repurposeflow.domain.ports import PlatformDraft
+
+        draft = super().render(request)
+        wrong = output_from_dict(Platform.THREADS, CANNED[Platform.THREADS])
+        return PlatformDraft(wrong, draft.usage, draft.model)
+
+
+def test_an_output_for_another_platform_is_never_stored(world: World) -> None:
+    result = world.run(engine=_WrongPlatformEngine(), platforms=["email", "threads"])
+    gen = world.generation(result.generation.id)
+    assert Platform.EMAIL not in gen.outputs
+    assert "threads" in gen.platform_errors[Platform.EMAIL]
+    assert gen.outputs[Platform.THREADS] == CANNED[Platform.THREADS] | {"topic_tag": "writing"}
+    assert result.status is GenerationStatus.PARTIAL

@@ -18,6 +18,7 @@ import attrs
 
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tone, UsageEventType
 from repurposeflow.domain.errors import (
+    EngineError,
     GenerationBusy,
     GenerationNotFound,
     InvalidInput,
@@ -107,6 +108,13 @@ def _usage_event(
     )
 
 
+def _same_platform(draft: PlatformDraft, platform: Platform) -> PlatformDraft:
+    """An engine's answer for another platform must never land in this one's column."""
+    if draft.output.platform is not platform:
+        raise EngineError(f"asked for {platform}, the engine answered with {draft.output.platform}")
+    return draft
+
+
 def _render_one(
     engine: ContentEngine,
     request: RenderRequest,
@@ -118,13 +126,13 @@ def _render_one(
     usage = TokenUsage()
     emit(ProgressEvent("rendering", platform))
     try:
-        draft: PlatformDraft = engine.render(request)
+        draft: PlatformDraft = _same_platform(engine.render(request), platform)
         usage += draft.usage
         violations = [str(v) for v in validate(draft.output, ctx)]
         if violations:
             emit(ProgressEvent("repairing", platform, violations=tuple(violations)))
             repair = attrs.evolve(request, previous=draft.output, violations=tuple(violations))
-            draft = engine.render(repair)
+            draft = _same_platform(engine.render(repair), platform)
             usage += draft.usage
             violations = [str(v) for v in validate(draft.output, ctx)]
     except Exception as exc:  # an engine fault fails this platform only
