@@ -255,7 +255,7 @@ class Sentence:
     score: float = 0.0
 
 
-_TERMINATOR = re.compile(r"[.!?。！？…]+[\"'”’)\]]*(?:\s|$)")
+_TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s|$)|[。！？]")
 _CJK_CHAR = re.compile(
     r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]"
@@ -266,7 +266,31 @@ _LABEL = re.compile(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s")
 _FILLERS = re.compile(r"(?i)(?<!\w)(?:um+|uh+|erm+|you know|i mean)(?!\w)[,.]?\s*")
 _DOUBLED = re.compile(r"(?i)\b(\w+)(\s+\1\b)+")
 _LONE_I = re.compile(r"(?<!\w)i(?=\s|'|’)")
-_CONNECTOR = re.compile(r"(?i)^(?:so|and then|but|because|then|anyway|okay|ok|right)\b")
+# Where a speaker starts a new thought (English; other languages break on length).
+_STRONG_STARTS = frozenset(
+    ["so", "but", "because", "then", "anyway", "okay", "ok", "yeah", "honestly", "also", "and"]
+)
+_WEAK_STARTS = frozenset(
+    [
+        "i",
+        "we",
+        "you",
+        "it",
+        "that's",
+        "this",
+        "when",
+        "if",
+        "which",
+        "who",
+        "where",
+        "and",
+        "so",
+        "but",
+        "because",
+        "then",
+    ]
+)
+_OPENING_FILLERS = frozenset(["okay", "ok", "so", "and", "yeah", "well", "right"])
 
 
 def word_count(text: str) -> int:
@@ -289,22 +313,31 @@ def _needs_segmenter(text: str) -> bool:
 
 
 def _spoken_chunks(text: str, language: str) -> list[str]:
-    """Sentences for transcript-like text that barely has punctuation: break at commas
-    and spoken connectors into 12-28 word pieces, drop fillers, capitalise."""
+    """Sentences for transcript-like text that barely has punctuation: break where a
+    speaker would start a new thought, drop fillers, capitalise."""
     cleaned = _DOUBLED.sub(r"\1", _FILLERS.sub("", text)).strip()
     words = cleaned.split()
     chunks: list[list[str]] = [[]]
     for word in words:
         current = chunks[-1]
-        starts_clause = bool(_CONNECTOR.match(word)) or (current and current[-1][-1:] in ",;")
-        if len(current) >= 28 or (len(current) >= 12 and starts_clause):
+        bare = word.lower().strip(",;")
+        if len(current) >= 12 and (bare in _STRONG_STARTS or current[-1][-1:] in ",;"):
             chunks.append([])
+        elif len(current) >= 30:
+            # Too long without a strong break: cut before the last word that starts a
+            # clause, so no chunk ends on "and" or "what".
+            weak = [i for i in range(8, len(current)) if current[i].lower() in _WEAK_STARTS]
+            cut = weak[-1] if weak else len(current)
+            chunks.append(current[cut:])
+            del current[cut:]
         chunks[-1].append(word)
     if len(chunks) > 1 and len(chunks[-1]) < 5:
         tail = chunks.pop()
         chunks[-1].extend(tail)
     out = []
     for chunk in chunks:
+        while len(chunk) > 3 and chunk[0].lower().strip(",") in _OPENING_FILLERS:
+            chunk = chunk[1:]
         sentence = " ".join(chunk).strip(" ,;")
         if not sentence:
             continue
@@ -318,7 +351,8 @@ def _spoken_chunks(text: str, language: str) -> list[str]:
 
 
 def _speaker_labels(blocks: list[Block]) -> frozenset[str]:
-    counts = Counter(m.group(1) for b in blocks if (m := _LABEL.match(b.text)))
+    starts = (_TIMESTAMP.sub("", b.text) for b in blocks)
+    counts = Counter(m.group(1) for text in starts if (m := _LABEL.match(text)))
     return frozenset(label for label, n in counts.items() if n >= 2)
 
 
@@ -330,9 +364,20 @@ def _clean_block_text(text: str, labels: frozenset[str]) -> str:
     return text.strip()
 
 
+def is_spoken(blocks: list[Block], language: str) -> bool:
+    """Transcript-like: long runs of words with hardly a full stop."""
+    if language in CJK_LANGS:
+        return False
+    text = " ".join(b.text for b in blocks if b.kind != "heading")
+    words = len(text.split())
+    stops = len(_TERMINATOR.findall(text + " "))
+    return words >= 40 and words / max(1, stops) > 30
+
+
 def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
     segmenter = None
     labels = _speaker_labels(blocks)
+    spoken = is_spoken(blocks, language)
     out: list[Sentence] = []
     for block_index, block in enumerate(blocks):
         if block.kind == "heading":
@@ -349,7 +394,7 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
         expanded: list[str] = []
         for piece in pieces:
             # Long stretches without punctuation are speech, not prose.
-            if language not in CJK_LANGS and len(piece.split()) > 45:
+            if spoken or (language not in CJK_LANGS and len(piece.split()) > 45):
                 expanded.extend(_spoken_chunks(piece, language))
             elif piece:
                 expanded.append(piece)
@@ -550,6 +595,17 @@ class Document:
         return self.language in CJK_LANGS
 
 
+def _promote_title(blocks: list[Block]) -> list[Block]:
+    """Plain text often opens with a title line: short, no closing punctuation."""
+    if len(blocks) < 2 or any(b.kind == "heading" for b in blocks):
+        return blocks
+    first = blocks[0]
+    short = word_count(first.text) <= (40 if _CJK_CHAR.search(first.text) else 15)
+    if first.kind == "paragraph" and short and not re.search(r"[.!?。！？:：,，]$", first.text):
+        return [Block("heading", first.text, 1), *blocks[1:]]
+    return blocks
+
+
 def _title(blocks: list[Block]) -> str | None:
     headings = [b for b in blocks if b.kind == "heading"]
     if not headings:
@@ -564,6 +620,7 @@ def analyse(source: str) -> Document:
     blocks = extract_blocks(source)
     if not blocks:  # markup with no prose at all: read it as plain text
         blocks = [Block("paragraph", " ".join(source.split()))]
+    blocks = _promote_title(blocks)
     prose = "\n\n".join(b.text for b in blocks)
     language = detect_language(prose)
     cjk = language in CJK_LANGS

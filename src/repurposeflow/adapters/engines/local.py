@@ -229,8 +229,14 @@ class _Writer:
             score = float(rank)
             score -= 4 * bool(re.search(rf"(?<!\w){re.escape(low)}(?!\w)", title))
             score -= 2 * (low in headings)
-            score -= 3 * (" " in keyword) + 3 * (keyword.isupper() and len(keyword) > 1)
-            score += 12 * (low in _EVERYDAY_WORDS)
+            english = self.doc.language == "en"
+            score -= 3 * (" " in keyword and english) + 3 * (keyword.isupper() and len(keyword) > 1)
+            tokens = low.split()
+            everyday = [t in _EVERYDAY_WORDS for t in tokens]
+            score += 12 * all(everyday) + 6 * any(everyday)
+            # Verbs and adverbs make odd tags ("#StartedTracking"): nouns end a good one.
+            score += 6 * any(t.endswith(("ed", "ly")) for t in tokens) * english
+            score += 4 * tokens[-1].endswith("ing") * english
             return score
 
         ranked = sorted(enumerate(keywords), key=weight)
@@ -633,7 +639,7 @@ class _Writer:
 
 # Words yake ranks high in many texts that make limp hashtags on their own.
 _EVERYDAY_WORDS = frozenset(
-    [
+    {
         "minute",
         "minutes",
         "hour",
@@ -706,7 +712,17 @@ _EVERYDAY_WORDS = frozenset(
         "ideas",
         "example",
         "examples",
-    ]
+        "yesterday",
+        "tomorrow",
+        "started",
+        "ago",
+        "single",
+        "honestly",
+        "really",
+        "actually",
+        "side",
+        "back",
+    }
 )
 
 
