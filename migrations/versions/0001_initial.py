@@ -310,6 +310,26 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_upgrade()
+    else:
+        _sqlite_upgrade()
+
+
+def _sqlite_upgrade() -> None:
+    # A SQLite CHECK may not hold a subquery, so the platform arrays are checked by
+    # triggers; RAISE(ABORT) is a constraint error, like a failed CHECK.
+    allowed = ", ".join(f"'{p}'" for p in PLATFORMS)
+    for table, column in (
+        ("generations", "selected_platforms"),
+        ("generations_archive", "selected_platforms"),
+        ("usage_logs", "platforms"),
+    ):
+        for event in ("INSERT", "UPDATE"):
+            op.execute(
+                f"CREATE TRIGGER trg_{table}_{column}_{event.lower()} BEFORE {event} ON {table} "
+                f"WHEN NEW.{column} IS NOT NULL AND EXISTS "
+                f"(SELECT 1 FROM json_each(NEW.{column}) WHERE value NOT IN ({allowed})) "
+                f"BEGIN SELECT RAISE(ABORT, 'unknown platform in {table}.{column}'); END"
+            )
 
 
 # --- PostgreSQL: array checks, triggers, roles, grants, row-level security -------------
