@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 from repurposeflow.adapters.engines import fit
 from repurposeflow.adapters.engines.extract import Document, Sentence, read_document
@@ -36,7 +37,6 @@ from repurposeflow.domain.platforms import (
 from repurposeflow.domain.ports import Analysis, PlatformDraft, RenderRequest
 from repurposeflow.domain.validation import (
     ValidationContext,
-    banned_phrases_in,
     char_count,
     leaks_in,
     strip_thread_numbering,
@@ -68,6 +68,17 @@ _AUDIENCE = re.compile(
     r"creators|students|teachers|parents|leaders|freelancers|owners|researchers|"
     r"nurses|doctors|coaches|consultants|programmers|startups|beginners))\b"
 )
+
+
+@lru_cache(maxsize=64)
+def _banned_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """All banned phrases as one pattern, matched the way the validator matches them
+    (whole words, any run of spaces, either apostrophe); the validator has the last word."""
+    parts = []
+    for phrase in phrases:
+        escaped = re.escape(phrase.lower()).replace("\\ ", r"\s+").replace("'", "['’]")
+        parts.append(rf"(?<!\w){escaped}(?!\w)")
+    return re.compile("|".join(parts) or r"(?!x)x", re.IGNORECASE)
 
 
 def _key(text: str) -> str:
@@ -147,6 +158,7 @@ class _Writer:
         self.cjk = doc.cjk
         self.seed = int(hashlib.sha256(ctx.source.encode("utf-8")).hexdigest()[:8], 16)
         self.used: set[int] = set()
+        self.banned = _banned_pattern(ctx.banned_phrases)
         cue = _TONE_CUES[tone]
         allowed = [s for s in doc.ranked if self.allowed(s.text)]
         self.pool: list[Sentence] = sorted(
@@ -158,7 +170,7 @@ class _Writer:
 
     def allowed(self, text: str) -> bool:
         return not (
-            banned_phrases_in([text], self.ctx.banned_phrases)
+            self.banned.search(text.replace("’", "'"))
             or leaks_in([text])
             or ungrounded_facts([text], self.ctx.source)
         )
