@@ -1,0 +1,194 @@
+"""Unreachable databases become StoreUnavailable; engine set-up; the history query
+pages by keyset and, on PostgreSQL, walks the partial index."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from repurposeflow.adapters.clock import ManualClock
+from repurposeflow.adapters.sql import (
+    SqlUnitOfWork,
+    current_revision,
+    default_sqlite_url,
+    ensure_schema,
+    make_engine,
+)
+from repurposeflow.domain.enums import GenerationStatus
+from repurposeflow.domain.errors import StoreUnavailable
+from repurposeflow.services.history import list_history
+from tests.integration.test_repository_contract import make_generation, make_user
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_postgres_down_is_store_unavailable_with_a_readable_line():
+    engine = make_engine(f"postgresql://someone:s3cret@127.0.0.1:{_closed_port()}/nowhere")
+    with pytest.raises(StoreUnavailable) as caught, SqlUnitOfWork(engine) as uow:
+        uow.users.get_by_clerk_id("user_1")
+    message = caught.value.message
+    assert message.startswith("The database is unavailable: postgresql+psycopg://someone:***@")
+    assert "s3cret" not in message
+    assert "\n" not in message
+    with pytest.raises(StoreUnavailable):
+        ensure_schema(engine)
+    with pytest.raises(StoreUnavailable):
+        current_revision(engine)
+
+
+def test_sqlite_file_that_cannot_be_opened_is_store_unavailable(tmp_path: Path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a directory should be")
+    engine = make_engine(f"sqlite:///{blocker / 'repurposeflow.db'}")
+    with pytest.raises(StoreUnavailable) as caught, SqlUnitOfWork(engine) as uow:
+        uow.users.get_by_clerk_id("user_1")
+    assert "unable to open database file" in caught.value.message
+    with pytest.raises(StoreUnavailable):
+        ensure_schema(engine)
+
+
+def test_unsupported_url_is_refused():
+    with pytest.raises(ValueError, match="unsupported database URL"):
+        make_engine("mysql://root@localhost/db")
+
+
+def test_default_sqlite_url_honours_repurposeflow_home(tmp_path: Path, monkeypatch):
+    home = tmp_path / "rf-home"
+    monkeypatch.setenv("REPURPOSEFLOW_HOME", str(home))
+    url = default_sqlite_url()
+    assert url == f"sqlite:///{home.resolve() / 'repurposeflow.db'}"
+    assert home.is_dir()
+    monkeypatch.delenv("REPURPOSEFLOW_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_sqlite_url().startswith(f"sqlite:///{tmp_path / 'xdg'}")
+
+
+def test_sqlite_engine_is_set_up_for_many_connections(sqlite_engine: sa.Engine):
+    with sqlite_engine.connect() as conn:
+        pragmas = {
+            p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
+            for p in ("journal_mode", "busy_timeout", "foreign_keys")
+        }
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": 30_000, "foreign_keys": 1}
+
+
+NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def test_recent_history_pages_through_the_service(store):
+    user = make_user()
+    statuses = [GenerationStatus.COMPLETED, GenerationStatus.COMPLETED, GenerationStatus.FAILED]
+    with store.uow() as uow:
+        uow.users.add(user)
+        for i in range(130):
+            created = NOW - timedelta(hours=6 * i)
+            uow.generations.add(
+                make_generation(user, i, created_at=created, status=statuses[i % 3])
+            )
+        uow.commit()
+    clock = ManualClock(NOW + timedelta(seconds=1))
+    seen, cursor = [], None
+    while True:
+        page = list_history(
+            store.uow(), "user_1", limit=50, cursor=cursor, recent_only=True, clock=clock
+        )
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    cutoff = clock.now() - timedelta(days=30)
+    assert len(seen) == sum(
+        1 for i in range(130) if i % 3 != 2 and NOW - timedelta(hours=6 * i) > cutoff
+    )
+    assert all(g.status is GenerationStatus.COMPLETED and g.created_at > cutoff for g in seen)
+    assert [g.created_at for g in seen] == sorted((g.created_at for g in seen), reverse=True)
+    assert len({g.id for g in seen}) == len(seen)
+
+
+@pytest.mark.postgres
+def test_recent_history_query_uses_the_partial_index(pg: sa.Engine):
+    """The seed's hot query (last 50 completed in 30 days) must be an index scan that
+    needs no sort, on a realistically skewed table."""
+    people = [make_user(n) for n in range(40)]
+    with SqlUnitOfWork(pg) as uow:
+        for person in people:
+            uow.users.add(person)
+        uow.commit()
+    statuses = [GenerationStatus.COMPLETED, GenerationStatus.FAILED, GenerationStatus.PARTIAL]
+    rows = []
+    for n, person in enumerate(people):
+        for i in range(200):
+            gen = make_generation(
+                person,
+                i,
+                created_at=NOW - timedelta(hours=4 * i, minutes=n),
+                status=statuses[i % 3],
+            )
+            rows.append(gen)
+    from repurposeflow.adapters.sql.repositories import _generation_values
+    from repurposeflow.adapters.sql.tables import generations
+
+    with SqlUnitOfWork(pg) as uow:
+        uow.execute(sa.insert(generations), [_generation_values(g) for g in rows])
+        uow.commit()
+    with pg.connect() as conn:
+        conn.exec_driver_sql("ANALYZE generations")
+        conn.commit()
+
+    heavy = people[0]  # a prolific user: 3,000 completed in the window
+    rows = [
+        make_generation(
+            heavy,
+            i,
+            created_at=NOW - timedelta(minutes=10 * i),
+            status=GenerationStatus.COMPLETED,
+        )
+        for i in range(3000)
+    ]
+    with SqlUnitOfWork(pg) as uow:
+        uow.execute(sa.insert(generations), [_generation_values(g) for g in rows])
+        uow.commit()
+    with pg.connect() as conn:
+        conn.exec_driver_sql("ANALYZE generations")
+        conn.commit()
+
+    def plan_for(person) -> str:
+        with SqlUnitOfWork(pg) as uow:
+            captured: list[sa.Select] = []
+            original = uow.execute
+
+            def spy(statement, params=None):
+                if isinstance(statement, sa.Select):
+                    captured.append(statement)
+                return original(statement, params)
+
+            uow.execute = spy
+            page = uow.generations.list_for_user(
+                person.id,
+                limit=50,
+                status=GenerationStatus.COMPLETED,
+                since=NOW - timedelta(days=30),
+            )
+            uow.execute = original
+            assert len(page) == 50
+            compiled = captured[-1].compile(
+                dialect=pg.dialect, compile_kwargs={"literal_binds": True}
+            )
+            return "\n".join(r[0] for r in uow.execute(sa.text(f"EXPLAIN {compiled}")))
+
+    typical = plan_for(people[7])
+    assert "ix_generations_user_completed_recent" in typical, typical
+    assert "Seq Scan on generations" not in typical, typical
+    plan = plan_for(heavy)
+    # For a heavy user the index order is the answer's order: read 50 entries, no sort.
+    assert "Index Scan using ix_generations_user_completed_recent" in plan, plan
+    assert "Sort" not in plan, plan
+    assert "Seq Scan on generations" not in plan, plan
