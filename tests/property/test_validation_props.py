@@ -438,6 +438,13 @@ def test_banned_phrases_match_whole_words_only(phrase: str, glue: str) -> None:
     assert phrase not in messages.split(": ", 1)[-1].split(", ")
 
 
+def test_banned_phrases_inside_a_source_link_do_not_count() -> None:
+    source = SOURCE + " More at https://example.com/delve-into-habits today."
+    ctx = ValidationContext(source=source)
+    assert codes(email(cta="More at https://example.com/delve-into-habits"), ctx) == []
+    assert "banned-phrase" in codes(email(cta="Let us delve into habits."), ctx)
+
+
 def test_banned_phrase_words_may_be_split_by_any_whitespace() -> None:
     assert "banned-phrase" in codes(threads(posts=("And in\n  conclusion, we write.",)))
 
