@@ -192,3 +192,21 @@ def test_recent_history_query_uses_the_partial_index(pg: sa.Engine):
     assert "Index Scan using ix_generations_user_completed_recent" in plan, plan
     assert "Sort" not in plan, plan
     assert "Seq Scan on generations" not in plan, plan
+
+
+def test_sqlite_lock_held_too_long_is_store_unavailable(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    ensure_schema(make_engine(url))
+    holder = make_engine(url)
+    impatient = make_engine(url)
+
+    @sa.event.listens_for(impatient, "connect")
+    def _short_timeout(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout = 50")
+
+    with SqlUnitOfWork(holder) as writer:
+        writer.users.get_by_clerk_id("anyone")  # BEGIN IMMEDIATE: holds the write lock
+        with pytest.raises(StoreUnavailable, match="locked"), SqlUnitOfWork(impatient) as uow:
+            uow.users.get_by_clerk_id("anyone")
+    holder.dispose()
+    impatient.dispose()

@@ -139,7 +139,10 @@ class SqlUnitOfWork:
         conn = self._require()
         if conn.in_transaction():
             return conn
-        conn.begin()
+        try:
+            conn.begin()  # on SQLite: BEGIN IMMEDIATE, which may time out on the lock
+        except UNAVAILABLE_ERRORS as exc:
+            raise unavailable(self.engine, exc) from exc
         if self._is_pg:
             role = APP_ROLE if self.acting_as is not None else SYSTEM_ROLE
             try:
