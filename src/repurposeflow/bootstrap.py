@@ -73,9 +73,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     values.update({k: v for k, v in overrides.items() if v is not None})
 
     home = Path(values.get("home") or default_home()).expanduser()
-    engine = str(values.get("engine", "local")).strip().lower()
-    if engine not in ENGINES:
-        raise InvalidInput(f"Unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}.")
+    engine = check_engine_name(str(values.get("engine", "local")))
     try:
         concurrency = int(values.get("concurrency", 6))
     except (TypeError, ValueError):
@@ -95,7 +93,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     )
 
 
+def check_engine_name(name: str) -> str:
+    engine = name.strip().lower()
+    if engine not in ENGINES:
+        raise InvalidInput(f"Unknown engine {name!r}; choose one of: {', '.join(ENGINES)}.")
+    return engine
+
+
 def build_content_engine(name: str) -> ContentEngine:
+    name = check_engine_name(name)
     if name == "local":
         from repurposeflow.adapters.engines.local import LocalEngine
 
@@ -127,19 +133,26 @@ class App:
         return self.engine_factory(name or self.settings.engine)
 
 
+def make_database_engine(database_url: str) -> Any:
+    """A SQLAlchemy engine; an embedded SQLite file gets its folder made first."""
+    from repurposeflow.adapters.sql import make_engine
+
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    return make_engine(database_url)
+
+
 def build_uow_factory(database_url: str, *, migrate: bool = True) -> Callable[[], UnitOfWork]:
     """``memory://`` for a throwaway in-process store, else a SQLAlchemy URL."""
     if database_url.startswith("memory:"):
         from repurposeflow.adapters.memory import MemoryStore
 
         return MemoryStore().uow
-    from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema, make_engine
+    from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema
 
-    if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    engine = make_engine(database_url)
+    engine = make_database_engine(database_url)
     if migrate:
         ensure_schema(engine)
     return lambda: SqlUnitOfWork(engine)

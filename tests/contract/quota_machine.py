@@ -175,9 +175,15 @@ def quota_machine(fresh_uow: Callable[[], UnitOfWork]) -> type[RuleBasedStateMac
             if self.model[clerk]["deleted"]:
                 return
             before = dict(self.model[clerk])
-            result = repurpose(
-                self.uow, ScriptedEngine(), self.clock, RepurposeRequest(clerk, text, PLATFORMS)
-            )
+            try:
+                result = repurpose(
+                    self.uow, ScriptedEngine(), self.clock, RepurposeRequest(clerk, text, PLATFORMS)
+                )
+            except QuotaExhausted:
+                # The first run was partial (never cached) and the quota has no room now.
+                assert not self._expect_reservation(clerk)
+                self.model[clerk] = before
+                return
             # A completed or partial first run: completed -> served from cache for free.
             if result.cached:
                 assert result.generation.status is GenerationStatus.COMPLETED

@@ -8,6 +8,7 @@ REPURPOSEFLOW_DEBUG=1 to see one).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from enum import StrEnum
@@ -20,7 +21,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from repurposeflow import __version__
-from repurposeflow.bootstrap import App, bootstrap, load_settings
+from repurposeflow.bootstrap import (
+    App,
+    bootstrap,
+    build_content_engine,
+    load_settings,
+    make_database_engine,
+)
 from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import (
     InvalidInput,
@@ -145,6 +152,15 @@ def _print_generation(gen: Generation, fmt: OutputFormat, platforms=None) -> Non
             out.print(f"Not generated: {gen.platform_errors[platform]}\n", markup=False)
 
 
+def _title_of(text: str) -> str:
+    """The first line of prose: front matter rules, markup and blank lines skipped."""
+    for line in text.splitlines():
+        line = re.sub(r"<[^>]+>", "", line).strip().lstrip("#>*-+ ").strip()
+        if re.search(r"\w", line) and ":" not in line[:20].split(" ")[0]:
+            return line[:60]
+    return text.strip()[:60]
+
+
 def _write_files(gen: Generation, directory: Path, fmt: OutputFormat) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -201,8 +217,9 @@ def repurpose_command(
     """Repurpose FILE into posts for every platform (or the ones you pick)."""
     source = _read_source(file)
     platforms = parse_platforms(platform) if platform else None
-    app_ = _app()
-    content_engine = app_.engine(engine)
+    settings = load_settings(engine=engine)
+    content_engine = build_content_engine(settings.engine)
+    app_ = bootstrap(settings)
     _local_user(app_)
     result = repurpose(
         app_.uow(),
@@ -261,15 +278,19 @@ def history_command(
     if not page.items:
         err.print("No generations yet. Try: repurposeflow repurpose examples/blog-post.md")
         return
-    table = Table("id", "created (UTC)", "status", "platforms", "input", box=None)
+    table = Table(box=None)
+    table.add_column("id", no_wrap=True, min_width=36)
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("platforms")
+    table.add_column("input", no_wrap=True, overflow="ellipsis", max_width=40)
     for gen in page.items:
-        first_line = gen.input_content.strip().splitlines()[0][:48]
         table.add_row(
             str(gen.id),
             f"{gen.created_at:%Y-%m-%d %H:%M}",
             gen.status.value,
-            ",".join(p.value for p in gen.selected_platforms),
-            escape(first_line),
+            " ".join(p.value for p in gen.selected_platforms),
+            escape(_title_of(gen.input_content)),
         )
     out.print(table)
     if page.next_cursor:
@@ -427,10 +448,10 @@ def db_upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database to the newest schema (or REVISION)."""
-    from repurposeflow.adapters.sql import current_revision, make_engine, upgrade_database
+    from repurposeflow.adapters.sql import current_revision, upgrade_database
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_database_engine(settings.database_url)
     upgrade_database(engine, revision)
     out.print(f"{_safe_url(settings.database_url)} is at revision {current_revision(engine)}")
 
@@ -438,10 +459,10 @@ def db_upgrade_command(
 @db_app.command("current")
 def db_current_command() -> None:
     """Show the database's schema revision."""
-    from repurposeflow.adapters.sql import current_revision, make_engine
+    from repurposeflow.adapters.sql import current_revision
 
     settings = load_settings()
-    revision = current_revision(make_engine(settings.database_url))
+    revision = current_revision(make_database_engine(settings.database_url))
     out.print(f"{_safe_url(settings.database_url)}: {revision or 'empty (run: db upgrade)'}")
 
 
