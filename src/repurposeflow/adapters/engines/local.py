@@ -329,16 +329,20 @@ class _Writer:
         return self.tone in (_E, _A)
 
     def _pack(
-        self, sentences: list[Sentence], fits: Callable[[str], bool], per_post: int
+        self,
+        sentences: list[Sentence],
+        fits: Callable[[str], bool],
+        per_post: int,
+        reach: int = 0,
     ) -> list[str]:
-        """Sentences into posts: long ones split, neighbours from one paragraph share a
-        post (sentences from different places would read as a non sequitur)."""
+        """Sentences into posts: long ones split, near neighbours (within ``reach``
+        paragraphs) share a post; sentences from far apart would read as a non sequitur."""
         posts: list[str] = []
         count = 0
         previous: Sentence | None = None
         for s in sentences:
             pieces = [s.text] if fits(s.text) else fit.split_to_fit(s.text, fits)
-            neighbour = previous is not None and previous.block == s.block
+            neighbour = previous is not None and s.block - previous.block <= reach
             for piece in pieces:
                 merged = fit.join([posts[-1], piece], self.cjk) if posts else ""
                 if neighbour and count < per_post and len(pieces) == 1 and fits(merged):
@@ -374,7 +378,7 @@ class _Writer:
         opener = self.phrase("opener", offset=1, avoid=[hook])
         first = f"{hook}\n\n{opener}" if opener else hook
         body = self.take(self._body_size(5, 2, 6))
-        posts = [first, *self._pack(body, _chars(420), per_post=3)]
+        posts = [first, *self._pack(body, _chars(420), per_post=3, reach=1)]
         closer = self.phrase("closer", offset=1, avoid=posts)
         if closer:
             posts.append(closer)
@@ -462,10 +466,12 @@ class _Writer:
             hooks.append(self.phrase("hook", offset, avoid=hooks))
         hooks = _unique(hooks)[:3]
 
-        points = [
-            fit.shorten(t, spoken)
-            for t in self.text_of(self.take(self._body_size(4, 3, 5), where=_not_question))
-        ]
+        wanted = self._body_size(4, 3, 5)
+        # Whole sentences that can be said in one breath first; shortened ones only to
+        # make up the number.
+        chosen = self.take(wanted, spoken, where=_not_question)
+        chosen += self.take(wanted - len(chosen), where=_not_question)
+        points = [fit.shorten(s.text, spoken) for s in sorted(chosen, key=lambda s: s.index)]
         points = [p for p in _unique([*hooks, *points])[len(hooks) :] if p]
         if len(points) < 3:
             points = self._stretch_points(points, hooks)
