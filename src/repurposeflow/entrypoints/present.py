@@ -33,14 +33,21 @@ def _tags(tags: Any) -> str:
     return " ".join(tags or ())
 
 
+def _missing_tags(tags: Any, *texts: str) -> str:
+    """Hashtags not already written into the post itself, so none shows twice."""
+    joined = "\n".join(texts)
+    return _tags(t for t in tags or () if t not in joined)
+
+
 def platform_markdown(platform: Platform, data: Mapping[str, Any]) -> str:
     """One platform's output as Markdown a person can copy from."""
     lines: list[str] = []
     if platform is Platform.TWITTER:
         for i, post in enumerate(data["thread"], 1):
             lines += [f"**Post {i}** · {x_weighted_length(post)}/{X_MAX_WEIGHTED}", "", post, ""]
-        if data.get("hashtags"):
-            lines += [f"Hashtags: {_tags(data['hashtags'])}"]
+        extra = _missing_tags(data.get("hashtags"), *data["thread"])
+        if extra:
+            lines += [f"Hashtags: {extra}"]
     elif platform is Platform.THREADS:
         for i, post in enumerate(data["posts"], 1):
             lines += [f"**Post {i}** · {char_count(post)}/{THREADS_MAX_CHARS}", "", post, ""]
@@ -59,8 +66,9 @@ def platform_markdown(platform: Platform, data: Mapping[str, Any]) -> str:
     elif platform is Platform.LINKEDIN:
         post = data["post"]
         lines += [f"{char_count(post)}/{LINKEDIN_MAX_CHARS} characters", "", post, ""]
-        if data.get("hashtags"):
-            lines += [_tags(data["hashtags"])]
+        extra = _missing_tags(data.get("hashtags"), post)
+        if extra:
+            lines += [extra]
     elif platform is Platform.INSTAGRAM:
         output = output_from_dict(platform, data)
         assert isinstance(output, InstagramOutput)
