@@ -87,11 +87,11 @@ document = st.lists(block, min_size=1, max_size=8).map("\n\n".join)
 ENGINE = LocalEngine()
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     text=document,
     tone=st.sampled_from(list(Tone)),
-    banned=st.lists(st.sampled_from(WORDS), max_size=2),
+    banned=st.lists(st.sampled_from(WORDS), max_size=4),
     cap=st.integers(min_value=0, max_value=30),
 )
 def test_every_platform_output_validates(

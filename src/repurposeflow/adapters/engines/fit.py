@@ -23,6 +23,7 @@ _TRAILING_JUNK = re.compile(r"[\s,;:—–\-(\[{'\"“‘，、；：]+$")
 _CJK_END = re.compile(rf"{_CJK}$")
 _CJK_START = re.compile(rf"^{_CJK}")
 ELLIPSIS = "…"
+_ENDS_WITH_LINK = re.compile(r"(?:https?://|www\.)\S+$", re.IGNORECASE)
 
 Fits = Callable[[str], bool]
 
@@ -32,7 +33,8 @@ def _finish(text: str, cut: bool) -> str:
     if not text:
         return ""
     if cut and not _SENTENCE_END.search(text):
-        text += ELLIPSIS
+        # Glued to a link, the ellipsis would read as part of the address.
+        text += " " + ELLIPSIS if _ENDS_WITH_LINK.search(text) else ELLIPSIS
     return text
 
 

@@ -186,6 +186,8 @@ class _Writer:
         for candidate in ordered:
             if self.allowed(candidate):
                 return candidate
+        if role != "last_resort":
+            return self.phrase("last_resort", avoid=avoid)
         return ""
 
     def take(
@@ -487,8 +489,9 @@ class _Writer:
                 continue
             pieces = fit.clauses(s.text)
             candidates.extend(pieces if len(pieces) > 1 else [s.text])
-        own, spares = phrases(self.doc.language, "filler_point", self.tone)
-        candidates.extend(p for p in (*own, *spares) if self.allowed(p))
+        for role in ("filler_point", "last_resort"):
+            own, spares = phrases(self.doc.language, role, self.tone)
+            candidates.extend(p for p in (*own, *spares) if self.allowed(p))
         result = _unique([*hooks, *candidates])[len(_unique(hooks)) :]
         return [fit.shorten(p, _chars(150)) or p for p in result][:5]
 
@@ -533,11 +536,14 @@ class _Writer:
             short = fit.shorten(text, fits)
             if char_count(short) >= low:
                 return short
-        text = fit.join([*candidates[:1], pad], self.cjk)
-        short = fit.shorten(text, fits)
-        if char_count(short) >= low:
-            return short
-        return fit.shorten(fit.join([short, pad], self.cjk), fits)
+        own, spares = phrases(self.doc.language, "preheader_pad", self.tone)
+        pads = [p for p in (pad, *own, *spares) if p and self.allowed(p)]
+        text = candidates[0] if candidates else ""
+        for extra in dict.fromkeys(pads):
+            text = fit.shorten(fit.join([text, extra], self.cjk), fits)
+            if char_count(text) >= low:
+                break
+        return text
 
     # --- repair -------------------------------------------------------------------------------
 

@@ -116,14 +116,21 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     },
     # Pads a preheader that would be shorter than email clients show (at least forty).
     "preheader_pad": {
-        _ANY: ("A short read, worth a few minutes of your time.",),
+        _ANY: ("A short read, worth a few minutes of your time.",
+               "Quick notes worth reading, straight from my desk to yours.",
+               "Some thoughts I wanted to share with you this time around."),
     },
+    # Said when every other phrase for a role is on the person's banned list.
+    "last_resort": {_ANY: ("Thoughts?", "More soon.", "🙌")},
     # Last resort when a note is too short to give three talking points of its own.
     "filler_point": {
         _ANY: ("Think about where this shows up in your own work.",
                "Try it once and notice what changes.",
                "Write down what you'd do differently next time.",
-               "Share it with someone who needs to hear it."),
+               "Share it with someone who needs to hear it.",
+               "Start small and build from there.",
+               "Keep it simple.",
+               "Ask yourself if this applies to you."),
     },
     "fallback_tag": {_ANY: ("#writing", "#ideas", "#lessons", "#notes", "#work")},
 }  # fmt: skip
