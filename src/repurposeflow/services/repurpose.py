@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -272,7 +272,7 @@ def repurpose(
     errors = {o.platform: o.error for o in outcomes if o.error is not None}
     status = status_for(platforms, len(outputs))
     if status is GenerationStatus.FAILED:
-        summary = "; ".join(f"{p}: {e}" for p, e in errors.items())
+        summary = _error_summary(errors) or "no platform delivered"
         failed = _finish_failed(
             uow, clock, attrs.evolve(gen, platform_errors=errors), summary, usage, elapsed, request
         )
@@ -284,7 +284,7 @@ def repurpose(
         status=status,
         outputs=outputs,
         platform_errors=errors,
-        error_message=("; ".join(f"{p}: {e}" for p, e in errors.items()) if errors else None),
+        error_message=_error_summary(errors),
         usage=usage,
         generation_time_ms=elapsed,
         completed_at=clock.now(),
@@ -304,6 +304,10 @@ def repurpose(
         uow.commit()
     emit(ProgressEvent("finished", detail=status.value))
     return RepurposeResult(finished)
+
+
+def _error_summary(errors: Mapping[Platform, str]) -> str | None:
+    return "; ".join(f"{p}: {e}" for p, e in errors.items()) or None
 
 
 def _finish_failed(
@@ -432,7 +436,7 @@ def regenerate(
             outputs=outputs,
             platform_errors=errors,
             status=status,
-            error_message="; ".join(f"{p}: {e}" for p, e in errors.items()) or None,
+            error_message=_error_summary(errors),
             usage=current.usage + usage,
         )
         uow.generations.save(updated)
