@@ -258,6 +258,11 @@ def repurpose(
             max_concurrency=max_concurrency,
             emit=emit,
         )
+    except KeyboardInterrupt:
+        # The person stopped the run: nothing was delivered, so nothing stays charged.
+        elapsed = int((time.perf_counter() - started) * 1000)
+        _finish_failed(uow, clock, gen, "interrupted", usage, elapsed, request)
+        raise
     except Exception as exc:
         # Analysis failed (or something unexpected): nothing was delivered.
         elapsed = int((time.perf_counter() - started) * 1000)
