@@ -125,8 +125,8 @@ def test_quota_exhaustion_prints_the_reset_date_and_exits_nonzero(home, tmp_path
         (b"", [], "The input is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", [], "is not UTF-8 text"),
         (b"\xff\xfe\xfa not utf8 at all", [], "is not UTF-8 text"),
-        ("A fine post about writing.".encode(), ["-p", "myspace"], "Unknown platform 'myspace'"),
-        ("A fine post about writing.".encode(), ["--tone", "angry"], "Unknown tone 'angry'"),
+        (b"A fine post about writing.", ["-p", "myspace"], "Unknown platform 'myspace'"),
+        (b"A fine post about writing.", ["--tone", "angry"], "Unknown tone 'angry'"),
     ],
 )
 def test_bad_input_gives_one_readable_line_and_changes_nothing(
