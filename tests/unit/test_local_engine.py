@@ -208,10 +208,18 @@ def test_transcript_becomes_sentences_without_labels_or_fillers() -> None:
 @pytest.mark.parametrize(
     ("name", "language"),
     [("spanish.md", "es"), ("german.txt", "de"), ("japanese.txt", "ja"),
-     ("chinese.txt", "zh"), ("blog-post.md", "en"), ("transcript.txt", "en")],
+     ("chinese.txt", "zh"), ("blog-post.md", "en"), ("transcript.txt", "en"),
+     ("urls-emoji.txt", "en")],
 )  # fmt: skip
 def test_language_is_detected(name: str, language: str) -> None:
     assert extract.read_document(SOURCES[name]).language == language
+
+
+def test_an_english_post_with_one_japanese_line_keeps_english_phrases_and_tags() -> None:
+    out = outputs("urls-emoji.txt", Tone.CONVERSATIONAL)[Platform.TWITTER]
+    assert isinstance(out, TwitterOutput)
+    assert not any("説明" in post or "シェア" in post for post in out.thread)
+    assert not {"#https", "#github", "#example"} & {t.lower() for t in out.hashtags}
 
 
 def test_cjk_text_is_split_into_sentences_and_keywords() -> None:
@@ -220,6 +228,93 @@ def test_cjk_text_is_split_into_sentences_and_keywords() -> None:
     assert len(doc.sentences) >= 8
     assert all(len(s.text) < 120 for s in doc.sentences)
     assert doc.keywords and all(" " not in k for k in doc.keywords)
+
+
+# --- what the posts say ------------------------------------------------------------------------
+
+# The author's point in each fixture: what a reader would name as the main message.
+_MAIN_POINTS = {
+    "blog-post.md": ("Fast feedback is not a luxury", "A fast pipeline will not make",
+                     "the biggest wins in CI are usually boring"),
+    "ai-sounding.md": ("The biggest lesson was",),
+    "german.txt": ("Unser Fazit ist klar",),
+    "japanese.txt": ("自由を守るには自分でルールを作る必要があります",),
+    "chinese.txt": ("可以试试固定回邮件的时间",),
+    "transcript.txt": ("charge more than you think you should",),
+    "html-article.html": ("five people", "Five people", "Pick one decision", "write it down"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_MAIN_POINTS))
+def test_the_core_message_is_the_authors_point_in_every_tone(name: str) -> None:
+    for tone in Tone:
+        core = ENGINE.analyze(SOURCES[name], tone).brief.core_message
+        assert any(point in core for point in _MAIN_POINTS[name]), (tone, core)
+
+
+@pytest.mark.parametrize("name", ["html-article.html", "urls-emoji.txt"])
+def test_bylines_and_links_are_not_the_core_message(name: str) -> None:
+    core = ENGINE.analyze(SOURCES[name], Tone.CONVERSATIONAL).brief.core_message
+    assert not re.search(r"(?i)^by |min read|https?://", core), core
+
+
+@pytest.mark.parametrize("tone", list(Tone))
+def test_the_x_thread_and_linkedin_post_carry_the_argument_not_only_numbers(tone: Tone) -> None:
+    thesis = "Fast feedback is not a luxury for impatient developers."
+    out = outputs("blog-post.md", tone)
+    thread, linkedin = out[Platform.TWITTER], out[Platform.LINKEDIN]
+    assert isinstance(thread, TwitterOutput) and isinstance(linkedin, LinkedInOutput)
+    assert any(thesis in post for post in thread.thread)
+    assert thesis in linkedin.post
+    # Claims without figures stand beside the measurements.
+    body = thread.thread[1:-1]
+    assert sum(not re.search(r"\d", re.sub(r"^\d+/ ", "", p)) for p in body) >= 3
+
+
+def test_a_claim_keeps_the_sentence_that_completes_it() -> None:
+    core = ENGINE.analyze(SOURCES["blog-post.md"], Tone.CONVERSATIONAL).brief.core_message
+    if core.startswith("A fast pipeline will not make"):
+        assert "It will stop punishing them" in core
+    thread = outputs("blog-post.md", Tone.CONVERSATIONAL)[Platform.TWITTER]
+    assert isinstance(thread, TwitterOutput)
+    post = next(p for p in thread.thread if "Fast feedback is not a luxury" in p)
+    assert "It decides how small your changes can be" in post
+
+
+def test_x_thread_walks_through_the_sections_of_the_piece() -> None:
+    doc = extract.read_document(SOURCES["blog-post.md"])
+    section_of = {s.text: s.section for s in doc.sentences}
+    thread = outputs("blog-post.md", Tone.CONVERSATIONAL)[Platform.TWITTER]
+    assert isinstance(thread, TwitterOutput)
+    sections = set()
+    for post in thread.thread:
+        for text, section in section_of.items():
+            if text in post:
+                sections.add(section)
+    assert len(sections) >= 5
+
+
+@pytest.mark.parametrize("name", ["blog-post.md", "html-article.html", "transcript.txt"])
+def test_threads_posts_read_as_thoughts_not_lone_lines(name: str) -> None:
+    for tone in Tone:
+        threads = outputs(name, tone)[Platform.THREADS]
+        assert isinstance(threads, ThreadsOutput)
+        body = threads.posts[1:-1]  # between the hook and the sign-off
+        assert body
+        for post in body:
+            sentences = len(re.findall(r"[.!?](?:\s|$)", post))
+            assert sentences >= 2 or len(post) >= 250, (tone, post)
+            assert len(post) <= 500
+        assert sum(len(p) for p in body) / len(body) >= 200, (tone, [len(p) for p in body])
+
+
+def test_threads_posts_keep_sentences_in_reading_order() -> None:
+    prose = " ".join(b.text for b in extract_blocks(SOURCES["blog-post.md"]))
+    threads = outputs("blog-post.md", Tone.EDUCATIONAL)[Platform.THREADS]
+    assert isinstance(threads, ThreadsOutput)
+    for post in threads.posts[1:-1]:
+        for paragraph in post.split("\n\n"):
+            assert paragraph in prose, paragraph
 
 
 # --- platform details -------------------------------------------------------------------------

@@ -222,9 +222,11 @@ CJK_LANGS = frozenset({"ja", "zh"})
 def detect_language(text: str) -> str:
     """A cheap guess by script, then by function words for Latin-script text."""
     sample = text[:6000]
-    if _KANA.search(sample):
-        return "ja"
     letters = max(1, sum(ch.isalpha() for ch in sample))
+    # Kana mark Japanese, but one Japanese line in an English post does not make it one.
+    kana = len(_KANA.findall(sample))
+    if kana and (kana + len(_HAN.findall(sample))) / letters > 0.3:
+        return "ja"
     scripts = (
         ("zh", _HAN),
         ("ko", _HANGUL),
@@ -254,6 +256,7 @@ class Sentence:
     kind: str  # the block's kind: paragraph, item, quote
     words: int
     score: float = 0.0
+    section: int = 0  # how many headings come before it
 
 
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s|$)|[。！？]")
@@ -422,8 +425,10 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
     labels = _speaker_labels(blocks)
     spoken = is_spoken(blocks, language)
     out: list[Sentence] = []
+    section = 0
     for block_index, block in enumerate(blocks):
         if block.kind == "heading":
+            section += 1
             continue
         text = _clean_block_text(block.text, labels)
         if not text:
@@ -452,6 +457,7 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
                     first_in_block=position == 0,
                     kind=block.kind,
                     words=word_count(piece),
+                    section=section,
                 )
             )
     return out
@@ -526,6 +532,7 @@ def _yake_keywords(text: str, language: str, top: int) -> list[str]:
 
 
 def _frequent_words(text: str, top: int) -> list[str]:
+    text = _URL_IN_TEXT.sub(" ", text)  # "https" and "github" are not the subject
     words = Counter(w.lower() for w in re.findall(r"[^\W\d_]{4,}", text))
     return [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))][:top]
 
@@ -564,6 +571,11 @@ _DEPENDENT_START = re.compile(
 )
 
 
+def leans_back(text: str) -> bool:
+    """True when a sentence opens by pointing at the one before ("It…", "But…")."""
+    return _DEPENDENT_START.match(text) is not None
+
+
 def _signature(text: str, cjk: bool) -> frozenset[str]:
     if cjk:
         chars = [c for c in text if not c.isspace()]
@@ -599,9 +611,140 @@ def usable(sentence: Sentence, cjk: bool) -> bool:
 _RANKED_MAX = 200
 
 
-def rank(sentences: list[Sentence], keywords: list[str], cjk: bool) -> list[Sentence]:
-    """Sentences scored by keyword coverage, position and length, best first, with
-    near-duplicates of a better sentence removed."""
+# What an author's argument sounds like. Strong cues state a thesis outright ("X is not
+# a luxury", "the lesson", "turns out"); weak ones lean that way (advice, stakes,
+# comparisons). Narrative and measurements tell the story; these say what it means.
+_STRONG_CLAIM: dict[str, re.Pattern[str]] = {
+    "en": re.compile(
+        r"(?i)\b(?:is not|isn't|are not|aren't|will not|won't|does not|doesn't|"
+        r"is never|the (?:lesson|point|key|goal|trick|secret|truth|real problem)|"
+        r"turns out|that's the point|most of the battle)\b"
+    ),
+    "es": re.compile(r"(?i)\b(?:no es|no son|el objetivo|la clave|la lección|el secreto)\b"),
+    "de": re.compile(
+        r"(?i)\b(?:ist nicht|sind nicht|ist kein|das Ziel|der Punkt|die Lektion|Fazit)\b"
+    ),
+    "fr": re.compile(r"(?i)(?:\bn'est pas|\bne sont pas|l'essentiel|\bla clé|\ble but)\b"),
+    "ja": re.compile(r"必要があります|べき|ではありません|ではない|大切なのは|重要なのは"),
+    "zh": re.compile(r"关键|不是|必须|其实|一定要"),
+}
+_WEAK_CLAIM: dict[str, re.Pattern[str]] = {
+    "en": re.compile(
+        r"(?i)\b(?:do not|don't|cannot|can't|should|must|need to|needs to|never|always|"
+        r"matters?|decides|the (?:biggest|most|best|hardest|cheapest|only)|worse|better|"
+        r"instead of|rather than|worth|cheapest|usually)\b"
+    ),
+    "es": re.compile(
+        r"(?i)\b(?:importa|hay que|debes?|deberías|nunca|siempre|lo importante|mejor|peor)\b"
+    ),
+    "de": re.compile(
+        r"(?i)\b(?:sollte|sollten|muss|müssen|wichtig\w*|nie|immer|entscheidend|besser)\b"
+    ),
+    "fr": re.compile(r"(?i)\b(?:il faut|doit|doivent|jamais|toujours|compte|mieux)\b"),
+    "ja": re.compile(r"大切|重要|てください|ましょう|必要"),
+    "zh": re.compile(r"重要|应该|试试|不要|可以"),
+}
+# Advice addressed to the reader: "Pick one decision…", "If you do one thing…".
+_ADVICE = re.compile(
+    r"(?i)^(?:(?:start|stop|measure|find|pick|write|count|fix|keep|try|give|set|ask|make|"
+    r"use|avoid|focus|charge|take|build|treat|choose|protect|remember|think|begin|spend|"
+    r"learn|don't|do not|never|always)\b|if you\b)"
+)
+_FIRST_PERSON = re.compile(r"(?i)\b(?:i|we|our|us|my|me)\b")
+# Past tense (English): the story of what happened, not its point. "-eed" words (need,
+# speed) are not past tenses.
+_PAST: dict[str, re.Pattern[str]] = {
+    "en": re.compile(
+        r"(?i)\b(?:was|were|took|had|went|spent|began|saw|knew|thought|became|told|felt)\b|"
+        r"\b\w{2,}[^e\W]ed\b"
+    ),
+    "de": re.compile(r"(?i)\b(?:haben wir|hatten|war|waren|wurde|wurden|gab es)\b"),
+}
+_FIGURE = re.compile(r"(?<![\w.,])\d[\d.,]*")
+_URL_IN_TEXT = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_BYLINE = re.compile(r"(?i)^(?:by|posted by|written by|von|por|par)\s+\S+|\bmin(?:ute)? read\b")
+_CLOSED = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _terms(text: str, cjk: bool, language: str) -> frozenset[str]:
+    """Content words (roughly stemmed), or character pairs for CJK: what the title and
+    the document's centroid are compared by."""
+    if cjk:
+        return _signature(text, True)
+    stop = _FUNCTION_WORDS.get(language, frozenset())
+    words = (w.lower() for w in _WORD.findall(text) if not w.isdigit())
+    return frozenset(_stem(w) for w in words if len(w) > 2 and w not in stop)
+
+
+def _claim_scores(
+    sentences: list[Sentence],
+    title: str | None,
+    language: str,
+    cjk: bool,
+    section_ends: frozenset[int] = frozenset(),
+) -> list[float]:
+    """How much each sentence reads like the author's point, from 0 up: claim wording,
+    closeness to the title and to the document as a whole, the intro and the conclusion
+    (where authors state their case) and the last paragraph of a section (where they
+    sum it up), less for narrative and for strings of figures."""
+    strong, weak = _STRONG_CLAIM.get(language), _WEAK_CLAIM.get(language)
+    past = _PAST.get(language)
+    terms = [_terms(s.text, cjk, language) for s in sentences]
+    frequency: Counter[str] = Counter(t for ts in terms for t in ts)
+    # Terms that recur are the document's subject; one-off words say nothing about it.
+    centroid = [
+        sum(frequency[t] - 1 for t in ts) / math.sqrt(len(ts)) if ts else 0.0 for ts in terms
+    ]
+    top = max(centroid, default=0.0) or 1.0
+    title_terms = _terms(title, cjk, language) if title else frozenset()
+    blocks = sorted({s.block for s in sentences})
+    edge = 1 if len(blocks) < 6 else 2
+    edges = {*blocks[:edge], *blocks[-edge:]}
+    scores = []
+    for s, ts, central in zip(sentences, terms, centroid, strict=True):
+        text = s.text
+        claim = 0.0
+        if strong is not None and strong.search(text):
+            claim += 0.6
+        elif weak is not None and weak.search(text):
+            claim += 0.25
+        if past is not None and past.search(text):
+            claim -= 0.15
+        if language == "en":
+            claim += 0.2 * bool(_ADVICE.match(text))
+            # A general statement, not an account of what we did.
+            claim += 0.1 * (not _FIRST_PERSON.search(text))
+        if title_terms:
+            claim += 0.4 * len(ts & title_terms) / len(title_terms)
+        claim += 0.3 * central / top
+        if s.block in edges:
+            claim += 0.2
+        elif s.block in section_ends:
+            claim += 0.15
+        claim -= 0.1 * min(3, len(_FIGURE.findall(text)))
+        scores.append(max(0.0, claim))
+    return scores
+
+
+def rank(
+    sentences: list[Sentence],
+    keywords: list[str],
+    cjk: bool,
+    title: str | None = None,
+    language: str = "en",
+    section_ends: frozenset[int] = frozenset(),
+) -> list[Sentence]:
+    """Sentences scored by keyword coverage, how much they read like the author's
+    point, position and length, best first, with near-duplicates of a better sentence
+    removed."""
     total = max(1, len(sentences))
     weights = {k.lower(): 1 / (1 + 0.25 * i) for i, k in enumerate(keywords)}
     coverage = []
@@ -609,14 +752,28 @@ def rank(sentences: list[Sentence], keywords: list[str], cjk: bool) -> list[Sent
         low = s.text.lower()
         coverage.append(sum(w for k, w in weights.items() if k in low))
     top = max(coverage, default=0) or 1
+    claims = _claim_scores(sentences, title, language, cjk, section_ends)
     scored = []
-    for s, cov in zip(sentences, coverage, strict=True):
-        position = 1 - 0.6 * (s.index / total) + (0.2 if s.first_in_block else 0)
-        score = 0.45 * (cov / top) + 0.3 * position + 0.25 * _length_score(s.words, cjk)
+    for s, cov, claim in zip(sentences, coverage, claims, strict=True):
+        position = 1 - 0.4 * (s.index / total) + (0.2 if s.first_in_block else 0)
+        # Coverage saturates: a sentence naming every keyword (often a list of
+        # measurements) should not outrank the one sentence that says what they mean.
+        score = (
+            0.2 * math.sqrt(cov / top)
+            + 0.4 * min(claim, 1.0)
+            + 0.2 * position
+            + 0.2 * _length_score(s.words, cjk)
+        )
         if s.kind == "item":
             score += 0.05
         if _DEPENDENT_START.match(s.text):
             score *= 0.75
+        if _BYLINE.search(s.text):
+            score *= 0.3
+        elif not cjk and not _CLOSED.search(s.text):
+            score *= 0.8  # a fragment: a caption, a label, an ingredient
+        if _URL_IN_TEXT.search(s.text):
+            score *= 0.8  # links belong in a post, rarely at its head
         scored.append(attrs.evolve(s, score=round(score, 6)))
     ordered = sorted(scored, key=lambda s: (-s.score, s.index))
     kept: list[Sentence] = []
@@ -672,6 +829,16 @@ def _title(blocks: list[Block]) -> str | None:
     return best.text
 
 
+def _section_ends(blocks: list[Block]) -> frozenset[int]:
+    """Indexes of the paragraphs that close a section (before a heading or the end)."""
+    ends = set()
+    for i, block in enumerate(blocks):
+        following = blocks[i + 1].kind if i + 1 < len(blocks) else "heading"
+        if block.kind == "paragraph" and following == "heading":
+            ends.add(i)
+    return frozenset(ends)
+
+
 def analyse(source: str) -> Document:
     blocks = extract_blocks(source)
     if not blocks:  # markup with no prose at all: read it as plain text
@@ -684,11 +851,12 @@ def analyse(source: str) -> Document:
     sentences = [s for s in all_sentences if usable(s, cjk)] or all_sentences
     headings = "\n\n".join(b.text for b in blocks if b.kind == "heading")
     keywords = extract_keywords(f"{headings}\n\n{prose[:_YAKE_CHARS]}", language)
-    ranked = rank(sentences, keywords, cjk)
+    title = _title(blocks)
+    ranked = rank(sentences, keywords, cjk, title, language, _section_ends(blocks))
     by_index = {s.index: s for s in ranked}
     return Document(
         language=language,
-        title=_title(blocks),
+        title=title,
         headings=tuple(b.text for b in blocks if b.kind == "heading"),
         sentences=tuple(by_index.get(s.index, s) for s in sentences),
         ranked=tuple(ranked),

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 from repurposeflow.adapters.engines import fit
-from repurposeflow.adapters.engines.extract import Document, Sentence, read_document
+from repurposeflow.adapters.engines.extract import Document, Sentence, leans_back, read_document
 from repurposeflow.adapters.engines.phrases import phrases
 from repurposeflow.domain import platforms as pf
 from repurposeflow.domain.enums import Platform, Tone
@@ -161,10 +161,12 @@ class _Writer:
         self.banned = _banned_pattern(ctx.banned_phrases)
         cue = _TONE_CUES[tone]
         allowed = [s for s in doc.ranked if self.allowed(s.text)]
+        self.neutral = allowed
         self.pool: list[Sentence] = sorted(
             allowed, key=lambda s: (-(s.score + (0.08 if cue.search(s.text) else 0)), s.index)
         )
         self.tags = self._hashtags(keywords)
+        self.position = {s.index: i for i, s in enumerate(doc.sentences)}
 
     # --- building blocks ----------------------------------------------------------------
 
@@ -195,34 +197,48 @@ class _Writer:
         count: int,
         fits: Callable[[str], bool] | None = None,
         where: Callable[[Sentence], bool] | None = None,
+        spread: bool = False,
+        pool: Sequence[Sentence] | None = None,
     ) -> list[Sentence]:
-        """The best unused sentences (up to ``count``) that fit, in reading order."""
+        """The best unused sentences (up to ``count``) that fit, in reading order. With
+        ``spread``, the best of each section comes first, so a post walks through the
+        whole piece rather than dwelling on its best-scoring part."""
         chosen: list[Sentence] = []
-        for s in self.pool:
-            if len(chosen) == count:
-                break
-            if s.index in self.used or (where and not where(s)):
-                continue
-            if fits and not fits(s.text):
-                continue
-            chosen.append(s)
-            self.used.add(s.index)
+        sections: set[int] = set()
+        for crowded in (False, True) if spread else (True,):
+            for s in self.pool if pool is None else pool:
+                if len(chosen) == count:
+                    break
+                if s.index in self.used or (where and not where(s)):
+                    continue
+                if not crowded and s.section in sections:
+                    continue
+                if fits and not fits(s.text):
+                    continue
+                chosen.append(s)
+                sections.add(s.section)
+                self.used.add(s.index)
         return sorted(chosen, key=lambda s: s.index)
 
-    def lead(self, fits: Callable[[str], bool], use_title: bool = False) -> str:
+    def lead(
+        self, fits: Callable[[str], bool], use_title: bool = False, neutral: bool = False
+    ) -> str:
         """The opening line: the title, the best sentence that fits, or the best one
-        shortened."""
+        shortened. ``neutral`` ranks without the tone's nudge."""
+        pool = self.neutral if neutral else self.pool
         title = self.doc.title
         if use_title and title and self.allowed(title) and fits(title):
             return title
         low, high = (12, 70) if self.cjk else (6, 26)
         picked = (
-            self.take(1, fits, where=lambda s: low <= s.words <= high and _not_question(s))
-            or self.take(1, fits, where=lambda s: s.words >= low // 2)
-            or self.take(1, fits)
+            self.take(
+                1, fits, where=lambda s: low <= s.words <= high and _not_question(s), pool=pool
+            )
+            or self.take(1, fits, where=lambda s: s.words >= low // 2, pool=pool)
+            or self.take(1, fits, pool=pool)
         )
         if picked:
-            return picked[0].text
+            return self._with_sequel(picked[0], fits)
         for s in self.pool:
             if s.index not in self.used:
                 short = fit.shorten(s.text, fits)
@@ -230,6 +246,34 @@ class _Writer:
                     self.used.add(s.index)
                     return short
         return self.phrase("hook")
+
+    def neighbour(self, s: Sentence, step: int) -> Sentence | None:
+        """The unused sentence right after (``step`` 1) or before (-1) ``s`` in the same
+        or the adjacent paragraph, if nothing was left out between them."""
+        at = self.position.get(s.index)
+        if at is None or not 0 <= at + step < len(self.doc.sentences):
+            return None
+        other = self.doc.sentences[at + step]
+        if (
+            other.index != s.index + step
+            or abs(other.block - s.block) > 1
+            or other.index in self.used
+            or not self.allowed(other.text)
+        ):
+            return None
+        return other
+
+    def _with_sequel(self, s: Sentence, fits: Callable[[str], bool]) -> str:
+        """``s``, and the next sentence too when that one leans back on it ("A fast
+        pipeline will not make your team better engineers. It will stop punishing
+        them…"): a claim cut off from its second half reads as a different claim."""
+        sequel = self.neighbour(s, 1)
+        if sequel is not None and sequel.block == s.block and leans_back(sequel.text):
+            joined = fit.join([s.text, sequel.text], self.cjk)
+            if fits(joined):
+                self.used.add(sequel.index)
+                return joined
+        return s.text
 
     def _hashtags(self, keywords: Sequence[str]) -> list[str]:
         """Keywords as hashtags, topical ones first: named in the title or a heading,
@@ -284,7 +328,8 @@ class _Writer:
     # --- the brief ------------------------------------------------------------------------
 
     def brief(self) -> Brief:
-        core = self.lead(_chars(280))
+        # The author's main point is the same whatever tone the posts take.
+        core = self.lead(_chars(280), neutral=True)
         points = [
             fit.shorten(s.text, _chars(280))
             for s in self.take(self._body_size(6, 3, 5), where=lambda s: s.words >= 4)
@@ -343,7 +388,9 @@ class _Writer:
         count = 0
         previous: Sentence | None = None
         for s in sentences:
-            pieces = [s.text] if fits(s.text) else fit.split_to_fit(s.text, fits)
+            pieces = (
+                [self._with_sequel(s, fits)] if fits(s.text) else fit.split_to_fit(s.text, fits)
+            )
             neighbour = previous is not None and s.block - previous.block <= reach
             for piece in pieces:
                 merged = fit.join([posts[-1], piece], self.cjk) if posts else ""
@@ -363,7 +410,7 @@ class _Writer:
         hook = self.lead(lambda t: fits(t + "\n\n" + "x" * 40), self._uses_title())
         opener = self.phrase("opener", avoid=[hook])
         first = f"{hook}\n\n{opener}" if opener and fits(f"{hook}\n\n{opener}") else hook
-        body = self.take(self._body_size(4, 3, 7))
+        body = self.take(self._body_size(4, 3, 7), spread=True)
         posts = [first, *self._pack(body, fits, per_post=2)]
         closer = self.phrase("closer", avoid=posts)
         tags = self.tags[:2]
@@ -379,8 +426,8 @@ class _Writer:
         hook = self.lead(_chars(300), self._uses_title())
         opener = self.phrase("opener", offset=1, avoid=[hook])
         first = f"{hook}\n\n{opener}" if opener else hook
-        body = self.take(self._body_size(5, 2, 6))
-        posts = [first, *self._pack(body, _chars(420), per_post=3, reach=1)]
+        anchors = self.take(self._body_size(5, 2, 6), spread=True)
+        posts = [first, *self._thoughts(anchors, fits)]
         closer = self.phrase("closer", offset=1, avoid=posts)
         if closer:
             posts.append(closer)
@@ -390,13 +437,68 @@ class _Writer:
         topic = self.tags[0].lstrip("#") if self.tags else None
         return ThreadsOutput(posts=[p for p in posts if p], topic_tag=topic)
 
+    def _thoughts(self, anchors: list[Sentence], fits: Callable[[str], bool]) -> list[str]:
+        """Threads posts: each chosen sentence with its neighbours, up to a comfortable
+        length, so a post reads as a thought rather than a lone line."""
+        low, high = (100, 250) if self.cjk else (250, 450)
+        groups = [self._grow(s, low, high) for s in anchors]
+        merged: list[list[Sentence]] = []
+        for group in groups:
+            if merged:
+                last = merged[-1]
+                # Sentences from far apart would read as a non sequitur.
+                near = group[0].block - last[-1].block <= 1
+                together = [*last, *group]
+                if near and char_count(self._prose(together)) <= high:
+                    merged[-1] = together
+                    continue
+            merged.append(group)
+        posts: list[str] = []
+        for group in merged:
+            text = self._prose(group)
+            posts.extend([text] if fits(text) else fit.split_to_fit(text, fits))
+        return posts
+
+    def _grow(self, anchor: Sentence, low: int, high: int) -> list[Sentence]:
+        group = [anchor]
+        while char_count(self._prose(group)) < low:
+            before, after = self.neighbour(group[0], -1), self.neighbour(group[-1], 1)
+            same = [n for n in (before, after) if n is not None and n.block == anchor.block]
+            # A sentence that leans back needs the one before it; otherwise read on, within
+            # the paragraph first, then into the next one (never back into the previous
+            # one: a post that opens on another paragraph's last line starts mid-thought).
+            if not leans_back(group[0].text):
+                same.reverse()
+            onward = [after] if after is not None and after.block != anchor.block else []
+            for option in [*same, *onward]:
+                candidate = sorted([*group, option], key=lambda s: s.index)
+                if char_count(self._prose(candidate)) <= high:
+                    group = candidate
+                    self.used.add(option.index)
+                    break
+            else:
+                break
+        return group
+
+    def _prose(self, sentences: list[Sentence]) -> str:
+        """Sentences as they stood: one paragraph per source paragraph."""
+        paragraphs: list[list[str]] = []
+        previous: Sentence | None = None
+        for s in sentences:
+            if previous is None or s.block != previous.block:
+                paragraphs.append([])
+            paragraphs[-1].append(s.text)
+            previous = s
+        return "\n\n".join(fit.join(p, self.cjk) for p in paragraphs)
+
     def linkedin(self) -> LinkedInOutput:
         hook = self.lead(_chars(200))
         context = self.text_of(
             self.take(2, _chars(400), where=lambda s: s.index < len(self.doc.sentences) // 2)
         )
         points = [
-            fit.shorten(t, _chars(220)) for t in self.text_of(self.take(self._body_size(5, 3, 5)))
+            fit.shorten(t, _chars(220))
+            for t in self.text_of(self.take(self._body_size(5, 3, 5), spread=True))
         ]
         tail = max(0, int(len(self.doc.sentences) * 0.65))
         takeaway = self.text_of(self.take(1, _chars(400), where=lambda s: s.index >= tail))
@@ -510,7 +612,8 @@ class _Writer:
         teaser = self.text_of(self.take(1, _chars(pf.EMAIL_PREHEADER_RANGE[1])))
         preheader = self._preheader([*teaser, *opening])
         points = [
-            fit.shorten(t, _chars(240)) for t in self.text_of(self.take(self._body_size(5, 3, 5)))
+            fit.shorten(t, _chars(240))
+            for t in self.text_of(self.take(self._body_size(5, 3, 5), spread=True))
         ]
         tail = int(len(self.doc.sentences) * 0.65)
         closing = self.text_of(self.take(1, _chars(400), where=lambda s: s.index >= tail))
