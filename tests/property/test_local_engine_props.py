@@ -1,4 +1,5 @@
-"""Whatever text a person pastes, every platform the local engine renders validates."""
+"""Whatever text a person pastes, and whatever their sample posts, every platform the
+local engine renders validates."""
 
 from __future__ import annotations
 
@@ -93,15 +94,18 @@ ENGINE = LocalEngine()
     tone=st.sampled_from(list(Tone)),
     banned=st.lists(st.sampled_from(WORDS), max_size=4),
     cap=st.integers(min_value=0, max_value=30),
+    samples=st.lists(st.one_of(sentence, paragraph), max_size=3),
 )
 def test_every_platform_output_validates(
-    text: str, tone: Tone, banned: list[str], cap: int
+    text: str, tone: Tone, banned: list[str], cap: int, samples: list[str]
 ) -> None:
     try:
         source = check_input(text)
     except InvalidInput:
         return  # rejected before any engine sees it, as the service does
-    voice = VoiceSettings(banned_phrases=tuple(banned), instagram_hashtag_cap=cap)
+    voice = VoiceSettings(
+        banned_phrases=tuple(banned), instagram_hashtag_cap=cap, sample_posts=tuple(samples)
+    )
     ctx = ValidationContext.for_user(source, voice.banned_phrases, cap)
     assert ctx.banned_phrases[: len(DEFAULT_BANNED_PHRASES)] == DEFAULT_BANNED_PHRASES
     brief = ENGINE.analyze(source, tone).brief

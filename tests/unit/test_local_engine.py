@@ -14,6 +14,7 @@ import pytest
 from repurposeflow.adapters.engines import extract
 from repurposeflow.adapters.engines.local import LocalEngine
 from repurposeflow.adapters.engines.markup import extract_blocks
+from repurposeflow.adapters.engines.style import style_of
 from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.model import Brief, VoiceSettings
 from repurposeflow.domain.platforms import (
@@ -531,3 +532,139 @@ def test_request_fields_are_respected() -> None:
     again = ENGINE.render(attrs.evolve(request)).output
     assert first == again
     assert isinstance(first, EmailOutput) and first.body_markdown.startswith("Hallo,")
+
+
+# --- the person's own voice -------------------------------------------------------------------
+
+CASUAL = (
+    "shipped the thing today 🚀 so good",
+    "tiny fix. big win #buildinpublic",
+    "honestly? best week yet 🙌 #zorblax is fast now",
+)
+FORMAL = (
+    "We are pleased to share the results of our quarterly engineering review, which examined "
+    "build reliability across every team.",
+    "Our platform group presented its findings at the annual conference, and the discussion "
+    "that followed was thoughtful and constructive.",
+)
+EXCITED = ("Launch day is here! Go try it now!", "We did it! Thank you all! #quuxify")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf]")
+_CONTRACTED = re.compile(r"(?i)\b(?:here|that|it|what|i|you|who)['’](?:s|d|ll|m|re)\b")
+
+
+def _voiced(name: str, tone: Tone, samples: tuple[str, ...]) -> dict[Platform, PlatformOutput]:
+    return _render_all(ENGINE, SOURCES[name], tone, VoiceSettings(sample_posts=samples))
+
+
+def test_the_style_profile_reads_habits_not_words() -> None:
+    assert style_of(()) is None and style_of((" ", "")) is None
+    casual = style_of(CASUAL)
+    assert casual is not None
+    assert casual.emoji and casual.lowercase and casual.short and casual.hashtags == "inline"
+    formal = style_of(FORMAL)
+    assert formal is not None
+    assert not formal.emoji and not formal.lowercase and not formal.short
+    assert formal.hashtags == "none" and not formal.contractions and not formal.exclaims
+    excited = style_of(EXCITED)
+    assert excited is not None and excited.exclaims and excited.hashtags == "end"
+    assert style_of(("It's fine, we'll see.",)).contractions  # type: ignore[union-attr]
+    assert "zorblax" not in repr(casual) and "quuxify" not in repr(excited)
+
+
+def test_no_samples_changes_nothing() -> None:
+    for tone in (Tone.CONVERSATIONAL, Tone.OPINIONATED):
+        plain = outputs("blog-post.md", tone)
+        assert _voiced("blog-post.md", tone, ()) == plain
+
+
+@pytest.mark.parametrize("tone", list(Tone))
+def test_people_without_emoji_get_none_from_the_engine(tone: Tone) -> None:
+    out = _voiced("blog-post.md", tone, FORMAL)
+    thread, threads = out[Platform.TWITTER], out[Platform.THREADS]
+    assert isinstance(thread, TwitterOutput) and isinstance(threads, ThreadsOutput)
+    for post in (thread.thread[0], thread.thread[-1], threads.posts[0], threads.posts[-1]):
+        assert not _EMOJI.search(post), post
+    # The 👇 line still says more follows.
+    assert thread.thread[0].rstrip().endswith(":")
+    plain = outputs("blog-post.md", tone)[Platform.TWITTER]
+    assert isinstance(plain, TwitterOutput) and _EMOJI.search(plain.thread[0])
+
+
+def test_people_with_emoji_get_them_on_calls_to_action() -> None:
+    out = _voiced("blog-post.md", Tone.EDUCATIONAL, CASUAL)
+    tiktok, insta = out[Platform.TIKTOK], out[Platform.INSTAGRAM]
+    assert isinstance(tiktok, TikTokOutput) and isinstance(insta, InstagramOutput)
+    assert _EMOJI.search(tiktok.cta) and _EMOJI.search(insta.caption.split("\n\n")[-1])
+    plain = outputs("blog-post.md", Tone.EDUCATIONAL)[Platform.TIKTOK]
+    assert isinstance(plain, TikTokOutput) and not _EMOJI.search(plain.cta)
+
+
+def test_lowercase_writers_get_lowercase_engine_lines_and_source_sentences_stay_as_written() -> (
+    None
+):
+    out = _voiced("blog-post.md", Tone.CONVERSATIONAL, CASUAL)
+    thread, linkedin = out[Platform.TWITTER], out[Platform.LINKEDIN]
+    assert isinstance(thread, TwitterOutput) and isinstance(linkedin, LinkedInOutput)
+    closer = re.sub(r"^\d+/ ", "", thread.thread[-1])
+    assert closer[0].islower(), closer
+    assert linkedin.cta[0].islower()
+    assert linkedin.opening_hook[0].isupper()  # the author's sentence, untouched
+
+
+@pytest.mark.parametrize("tone", list(Tone))
+def test_formal_writers_get_no_contractions_from_the_engine(tone: Tone) -> None:
+    out = _voiced("blog-post.md", tone, FORMAL)
+    thread, linkedin = out[Platform.TWITTER], out[Platform.LINKEDIN]
+    assert isinstance(thread, TwitterOutput) and isinstance(linkedin, LinkedInOutput)
+    assert not _CONTRACTED.search(thread.thread[-1]), thread.thread[-1]
+    assert not _CONTRACTED.search(linkedin.cta)
+    plain = [outputs("blog-post.md", t)[Platform.TWITTER] for t in Tone]
+    assert any(_CONTRACTED.search(p.thread[-1]) for p in plain if isinstance(p, TwitterOutput))
+
+
+def test_exclamation_writers_get_exclamations_on_engine_lines() -> None:
+    out = _voiced("blog-post.md", Tone.AUTHORITY, EXCITED)
+    tiktok, email = out[Platform.TIKTOK], out[Platform.EMAIL]
+    assert isinstance(tiktok, TikTokOutput) and isinstance(email, EmailOutput)
+    assert tiktok.cta.endswith("!") and email.cta.endswith("!")
+    plain = outputs("blog-post.md", Tone.AUTHORITY)[Platform.TIKTOK]
+    assert isinstance(plain, TikTokOutput) and not plain.cta.endswith("!")
+
+
+def test_hashtags_go_where_the_person_puts_them() -> None:
+    none = _voiced("blog-post.md", Tone.CONVERSATIONAL, FORMAL)[Platform.TWITTER]
+    assert isinstance(none, TwitterOutput)
+    assert none.hashtags == () and not any("#" in p for p in none.thread)
+    end = _voiced("blog-post.md", Tone.CONVERSATIONAL, EXCITED)[Platform.TWITTER]
+    assert isinstance(end, TwitterOutput)
+    assert end.thread[-1].endswith(" ".join(end.hashtags))
+    inline = _voiced("blog-post.md", Tone.CONVERSATIONAL, CASUAL)[Platform.TWITTER]
+    assert isinstance(inline, TwitterOutput) and inline.hashtags
+    woven = [p for p in inline.thread[:-1] if re.search(r"\w #[A-Za-z]+\b \w", p)]
+    assert woven, inline.thread
+
+
+def test_short_writers_get_the_sources_shorter_sentences() -> None:
+    def mean_words(output: PlatformOutput) -> float:
+        assert isinstance(output, LinkedInOutput)
+        points = [line for line in output.post.split("\n") if line.startswith("→ ")]
+        return sum(len(p.split()) for p in points) / len(points)
+
+    for tone in Tone:
+        plain = mean_words(outputs("blog-post.md", tone)[Platform.LINKEDIN])
+        short = mean_words(_voiced("blog-post.md", tone, CASUAL)[Platform.LINKEDIN])
+        assert short < plain, tone
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_voiced_outputs_validate_and_never_copy_the_samples(name: str) -> None:
+    source = SOURCES[name]
+    ctx = ValidationContext.for_user(source)
+    for samples in (CASUAL, FORMAL, EXCITED):
+        for tone in (Tone.CONVERSATIONAL, Tone.AUTHORITY):
+            out = _voiced(name, tone, samples)
+            text = " ".join(t for o in out.values() for t in _all_texts(o)).lower()
+            for word in ("zorblax", "quuxify", "buildinpublic", "thoughtful", "launch day"):
+                assert word not in text or word in source.lower(), (samples, word)
+            for platform, output in out.items():
+                assert validate(output, ctx) == [], (name, tone, platform, output)

@@ -22,6 +22,7 @@ from functools import lru_cache
 from repurposeflow.adapters.engines import fit
 from repurposeflow.adapters.engines.extract import Document, Sentence, leans_back, read_document
 from repurposeflow.adapters.engines.phrases import phrases
+from repurposeflow.adapters.engines.style import Style, style_of
 from repurposeflow.domain import platforms as pf
 from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.model import Brief, TokenUsage
@@ -130,7 +131,8 @@ class LocalEngine:
         )
         doc = read_document(request.source)
         keywords = tuple(request.brief.keywords) or doc.keywords
-        writer = _Writer(doc, Tone(request.tone), ctx, keywords)
+        style = style_of(tuple(request.voice.sample_posts))
+        writer = _Writer(doc, Tone(request.tone), ctx, keywords, style)
         platform = Platform(request.platform)
         previous = request.previous
         if previous is not None and previous.platform is platform:
@@ -150,10 +152,16 @@ class _Writer:
     """One render's worth of choices. Holds per-call state, so each call gets its own."""
 
     def __init__(
-        self, doc: Document, tone: Tone, ctx: ValidationContext, keywords: Sequence[str]
+        self,
+        doc: Document,
+        tone: Tone,
+        ctx: ValidationContext,
+        keywords: Sequence[str],
+        style: Style | None = None,
     ) -> None:
         self.doc = doc
         self.tone = tone
+        self.style = style
         self.ctx = ctx
         self.cjk = doc.cjk
         self.seed = int(hashlib.sha256(ctx.source.encode("utf-8")).hexdigest()[:8], 16)
@@ -162,8 +170,14 @@ class _Writer:
         cue = _TONE_CUES[tone]
         allowed = [s for s in doc.ranked if self.allowed(s.text)]
         self.neutral = allowed
+        # People who write short get the source's shorter sentences first.
+        over = style.words_over if style is not None else lambda words: 0.0
         self.pool: list[Sentence] = sorted(
-            allowed, key=lambda s: (-(s.score + (0.08 if cue.search(s.text) else 0)), s.index)
+            allowed,
+            key=lambda s: (
+                -(s.score + (0.08 if cue.search(s.text) else 0) - 0.25 * over(s.words)),
+                s.index,
+            ),
         )
         self.tags = self._hashtags(keywords)
         self.position = {s.index: i for i, s in enumerate(doc.sentences)}
@@ -181,6 +195,9 @@ class _Writer:
         own, spares = phrases(self.doc.language, role, self.tone)
         start = (self.seed + offset) % len(own) if own else 0
         ordered = [*own[start:], *own[:start], *spares]
+        if self.style is not None:
+            styled = (self.style.apply(c, role, self.doc.language) for c in ordered)
+            ordered = [c for c in styled if c]
         taken = {_key(a) for a in avoid}
         for candidate in ordered:
             if _key(candidate) not in taken and self.allowed(candidate):
@@ -413,13 +430,39 @@ class _Writer:
         body = self.take(self._body_size(4, 3, 7), spread=True)
         posts = [first, *self._pack(body, fits, per_post=2)]
         closer = self.phrase("closer", avoid=posts)
-        tags = self.tags[:2]
+        habit = self.style.hashtags if self.style is not None else "end"
+        tags = self.tags[:2] if habit != "none" else []
+        trailing = tags
+        if habit == "inline":
+            posts, woven = self._weave(posts, tags, fits)
+            trailing = [t for t in tags if t not in woven]
         if closer:
-            with_tags = f"{closer}\n\n{' '.join(tags)}"
-            posts.append(with_tags if tags and fits(with_tags) else closer)
+            with_tags = f"{closer}\n\n{' '.join(trailing)}"
+            posts.append(with_tags if trailing and fits(with_tags) else closer)
         posts = _unique(posts)
         thread = [f"{i}/ {post}" for i, post in enumerate(posts, 1)]
         return TwitterOutput(thread=thread, hashtags=tags)
+
+    def _weave(
+        self, posts: list[str], tags: list[str], fits: Callable[[str], bool]
+    ) -> tuple[list[str], set[str]]:
+        """For people who put hashtags inside their sentences: each tag on the first
+        word of a post that spells it (``CI`` -> ``#CI``), never inside a link."""
+        out = list(posts)
+        woven: set[str] = set()
+        for tag in tags:
+            word = tag[1:]
+            pattern = re.compile(rf"(?<![\w#/.@-]){re.escape(word)}(?![\w/-])", re.IGNORECASE)
+            for i, post in enumerate(out):
+                match = pattern.search(post)
+                if match is None:
+                    continue
+                candidate = f"{post[: match.start()]}#{match.group(0)}{post[match.end() :]}"
+                if fits(candidate):
+                    out[i] = candidate
+                    woven.add(tag)
+                    break
+        return out, woven
 
     def threads(self) -> ThreadsOutput:
         fits = _chars(pf.THREADS_MAX_CHARS)
@@ -659,7 +702,7 @@ class _Writer:
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
     def fresh(self, platform: Platform) -> PlatformOutput:
-        return _Writer(self.doc, self.tone, self.ctx, ()).write(platform)
+        return _Writer(self.doc, self.tone, self.ctx, (), self.style).write(platform)
 
     def repair(self, previous: PlatformOutput) -> PlatformOutput | None:
         """Fix ``previous`` by dropping and trimming; None when nothing usable is left."""
