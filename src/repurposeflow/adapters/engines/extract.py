@@ -614,59 +614,68 @@ _RANKED_MAX = 200
 # What an author's argument sounds like. Strong cues state a thesis outright ("X is not
 # a luxury", "the lesson", "turns out"); weak ones lean that way (advice, stakes,
 # comparisons). Narrative and measurements tell the story; these say what it means.
+# The patterns are matched against lowercased text: case-insensitive matching costs
+# Python's re several times as much.
 _STRONG_CLAIM: dict[str, re.Pattern[str]] = {
     "en": re.compile(
-        r"(?i)\b(?:is not|isn't|are not|aren't|will not|won't|does not|doesn't|"
+        r"\b(?:is not|isn't|are not|aren't|will not|won't|does not|doesn't|"
         r"is never|the (?:lesson|point|key|goal|trick|secret|truth|real problem)|"
         r"turns out|that's the point|most of the battle)\b"
     ),
-    "es": re.compile(r"(?i)\b(?:no es|no son|el objetivo|la clave|la lección|el secreto)\b"),
-    "de": re.compile(
-        r"(?i)\b(?:ist nicht|sind nicht|ist kein|das Ziel|der Punkt|die Lektion|Fazit)\b"
-    ),
-    "fr": re.compile(r"(?i)(?:\bn'est pas|\bne sont pas|l'essentiel|\bla clé|\ble but)\b"),
+    "es": re.compile(r"\b(?:no es|no son|el objetivo|la clave|la lección|el secreto)\b"),
+    "de": re.compile(r"\b(?:ist nicht|sind nicht|ist kein|das ziel|der punkt|die lektion|fazit)\b"),
+    "fr": re.compile(r"(?:\bn'est pas|\bne sont pas|l'essentiel|\bla clé|\ble but)\b"),
     "ja": re.compile(r"必要があります|べき|ではありません|ではない|大切なのは|重要なのは"),
     "zh": re.compile(r"关键|不是|必须|其实|一定要"),
 }
 _WEAK_CLAIM: dict[str, re.Pattern[str]] = {
     "en": re.compile(
-        r"(?i)\b(?:do not|don't|cannot|can't|should|must|need to|needs to|never|always|"
+        r"\b(?:do not|don't|cannot|can't|should|must|need to|needs to|never|always|"
         r"matters?|decides|the (?:biggest|most|best|hardest|cheapest|only)|worse|better|"
         r"instead of|rather than|worth|cheapest|usually)\b"
     ),
     "es": re.compile(
-        r"(?i)\b(?:importa|hay que|debes?|deberías|nunca|siempre|lo importante|mejor|peor)\b"
+        r"\b(?:importa|hay que|debes?|deberías|nunca|siempre|lo importante|mejor|peor)\b"
     ),
     "de": re.compile(
-        r"(?i)\b(?:sollte|sollten|muss|müssen|wichtig\w*|nie|immer|entscheidend|besser)\b"
+        r"\b(?:sollte|sollten|muss|müssen|wichtig\w*|nie|immer|entscheidend|besser)\b"
     ),
-    "fr": re.compile(r"(?i)\b(?:il faut|doit|doivent|jamais|toujours|compte|mieux)\b"),
+    "fr": re.compile(r"\b(?:il faut|doit|doivent|jamais|toujours|compte|mieux)\b"),
     "ja": re.compile(r"大切|重要|てください|ましょう|必要"),
     "zh": re.compile(r"重要|应该|试试|不要|可以"),
 }
 # Advice addressed to the reader: "Pick one decision…", "If you do one thing…".
 _ADVICE = re.compile(
-    r"(?i)^(?:(?:start|stop|measure|find|pick|write|count|fix|keep|try|give|set|ask|make|"
+    r"^(?:(?:start|stop|measure|find|pick|write|count|fix|keep|try|give|set|ask|make|"
     r"use|avoid|focus|charge|take|build|treat|choose|protect|remember|think|begin|spend|"
     r"learn|don't|do not|never|always)\b|if you\b)"
 )
-_FIRST_PERSON = re.compile(r"(?i)\b(?:i|we|our|us|my|me)\b")
-# Past tense (English): the story of what happened, not its point. "-eed" words (need,
-# speed) are not past tenses.
-_PAST: dict[str, re.Pattern[str]] = {
-    "en": re.compile(
-        r"(?i)\b(?:was|were|took|had|went|spent|began|saw|knew|thought|became|told|felt)\b|"
-        r"\b\w{2,}[^e\W]ed\b"
-    ),
-    "de": re.compile(r"(?i)\b(?:haben wir|hatten|war|waren|wurde|wurden|gab es)\b"),
-}
+_FIRST_PERSON = frozenset(["i", "we", "our", "us", "my", "me"])
+# Every English cue holds one of these words: a sentence without any skips the patterns
+# (most sentences, and ranking a long article scores every one of them).
+_CUE_WORDS = frozenset(
+    ["not", "isn", "aren", "won", "doesn", "never", "lesson", "point", "key", "goal",
+     "trick", "secret", "truth", "problem", "turns", "battle", "do", "don", "cannot", "can",
+     "should", "must", "need", "needs", "always", "matter", "matters", "decides", "biggest",
+     "most", "best", "hardest", "cheapest", "only", "worse", "better", "instead", "rather",
+     "worth", "usually"]
+)  # fmt: skip
+# Past tense: the story of what happened, not its point. English "-ed" words count too,
+# but not "-eed" ones (need, speed).
+_PAST_EN = frozenset(
+    ["was", "were", "took", "had", "went", "spent", "began", "saw", "knew", "thought",
+     "became", "told", "felt"]
+)  # fmt: skip
+_PAST_ED = re.compile(r"\w\w[^e\W]ed\b")
+_PAST_DE = re.compile(r"\b(?:haben wir|hatten|war|waren|wurde|wurden|gab es)\b")
 _FIGURE = re.compile(r"(?<![\w.,])\d[\d.,]*")
 _URL_IN_TEXT = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_BYLINE = re.compile(r"(?i)^(?:by|posted by|written by|von|por|par)\s+\S+|\bmin(?:ute)? read\b")
+_BYLINE = re.compile(r"^(?:by|posted by|written by|von|por|par)\s+\S+|\bmin(?:ute)? read\b")
 _CLOSED = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 _SUFFIXES = ("ing", "ed", "es", "s")
 
 
+@lru_cache(maxsize=16384)
 def _stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -674,14 +683,19 @@ def _stem(word: str) -> str:
     return word
 
 
-def _terms(text: str, cjk: bool, language: str) -> frozenset[str]:
-    """Content words (roughly stemmed), or character pairs for CJK: what the title and
-    the document's centroid are compared by."""
-    if cjk:
-        return _signature(text, True)
+def _terms(words: list[str], language: str) -> frozenset[str]:
+    """Content words (roughly stemmed) of lowercased ``words``: what the title and the
+    document's centroid are compared by."""
     stop = _FUNCTION_WORDS.get(language, frozenset())
-    words = (w.lower() for w in _WORD.findall(text) if not w.isdigit())
-    return frozenset(_stem(w) for w in words if len(w) > 2 and w not in stop)
+    return frozenset(_stem(w) for w in words if len(w) > 2 and w not in stop and not w.isdigit())
+
+
+def _is_past(words: list[str], text: str, language: str) -> bool:
+    if language == "de":
+        return _PAST_DE.search(text) is not None
+    if language != "en":
+        return False
+    return not _PAST_EN.isdisjoint(words) or _PAST_ED.search(text) is not None
 
 
 def _claim_scores(
@@ -696,32 +710,40 @@ def _claim_scores(
     (where authors state their case) and the last paragraph of a section (where they
     sum it up), less for narrative and for strings of figures."""
     strong, weak = _STRONG_CLAIM.get(language), _WEAK_CLAIM.get(language)
-    past = _PAST.get(language)
-    terms = [_terms(s.text, cjk, language) for s in sentences]
+    words = [[] if cjk else [w.lower() for w in _WORD.findall(s.text)] for s in sentences]
+    if cjk:
+        terms = [_signature(s.text, True) for s in sentences]
+    else:
+        terms = [_terms(ws, language) for ws in words]
     frequency: Counter[str] = Counter(t for ts in terms for t in ts)
     # Terms that recur are the document's subject; one-off words say nothing about it.
     centroid = [
         sum(frequency[t] - 1 for t in ts) / math.sqrt(len(ts)) if ts else 0.0 for ts in terms
     ]
     top = max(centroid, default=0.0) or 1.0
-    title_terms = _terms(title, cjk, language) if title else frozenset()
+    title_terms: frozenset[str] = frozenset()
+    if title:
+        title_words = [w.lower() for w in _WORD.findall(title)]
+        title_terms = _signature(title, True) if cjk else _terms(title_words, language)
     blocks = sorted({s.block for s in sentences})
     edge = 1 if len(blocks) < 6 else 2
     edges = {*blocks[:edge], *blocks[-edge:]}
     scores = []
-    for s, ts, central in zip(sentences, terms, centroid, strict=True):
-        text = s.text
+    for s, ws, ts, central in zip(sentences, words, terms, centroid, strict=True):
+        text = s.text.lower().replace("’", "'")
         claim = 0.0
-        if strong is not None and strong.search(text):
+        if language == "en" and _CUE_WORDS.isdisjoint(ws):
+            pass
+        elif strong is not None and strong.search(text):
             claim += 0.6
         elif weak is not None and weak.search(text):
             claim += 0.25
-        if past is not None and past.search(text):
+        if _is_past(ws, text, language):
             claim -= 0.15
         if language == "en":
             claim += 0.2 * bool(_ADVICE.match(text))
             # A general statement, not an account of what we did.
-            claim += 0.1 * (not _FIRST_PERSON.search(text))
+            claim += 0.1 * _FIRST_PERSON.isdisjoint(ws)
         if title_terms:
             claim += 0.4 * len(ts & title_terms) / len(title_terms)
         claim += 0.3 * central / top
@@ -768,11 +790,12 @@ def rank(
             score += 0.05
         if _DEPENDENT_START.match(s.text):
             score *= 0.75
-        if _BYLINE.search(s.text):
+        low = s.text.lower()
+        if _BYLINE.search(low):
             score *= 0.3
         elif not cjk and not _CLOSED.search(s.text):
             score *= 0.8  # a fragment: a caption, a label, an ingredient
-        if _URL_IN_TEXT.search(s.text):
+        if "://" in low or "www." in low:
             score *= 0.8  # links belong in a post, rarely at its head
         scored.append(attrs.evolve(s, score=round(score, 6)))
     ordered = sorted(scored, key=lambda s: (-s.score, s.index))

@@ -167,6 +167,7 @@ class _Writer:
         self.seed = int(hashlib.sha256(ctx.source.encode("utf-8")).hexdigest()[:8], 16)
         self.used: set[int] = set()
         self.banned = _banned_pattern(ctx.banned_phrases)
+        self._allowed: dict[str, bool] = {}
         cue = _TONE_CUES[tone]
         allowed = [s for s in doc.ranked if self.allowed(s.text)]
         self.neutral = allowed
@@ -185,11 +186,15 @@ class _Writer:
     # --- building blocks ----------------------------------------------------------------
 
     def allowed(self, text: str) -> bool:
-        return not (
-            self.banned.search(text.replace("’", "'"))
-            or leaks_in([text])
-            or ungrounded_facts([text], self.ctx.source)
-        )
+        # Remembered per render: neighbours and phrases are asked about more than once.
+        known = self._allowed.get(text)
+        if known is None:
+            known = self._allowed[text] = not (
+                self.banned.search(text.replace("’", "'"))
+                or leaks_in([text])
+                or ungrounded_facts([text], self.ctx.source)
+            )
+        return known
 
     def phrase(self, role: str, offset: int = 0, avoid: Iterable[str] = ()) -> str:
         own, spares = phrases(self.doc.language, role, self.tone)
