@@ -22,6 +22,7 @@ from repurposeflow.domain.errors import QuotaExhausted
 from repurposeflow.domain.model import User
 from repurposeflow.domain.quota import Quota
 from repurposeflow.services.repurpose import RepurposeRequest, repurpose
+from tests.contract.quota_machine import WorkerDied
 
 STORM = 60
 MARCH = datetime(2026, 3, 20, 12, tzinfo=UTC)
@@ -136,8 +137,9 @@ def test_concurrent_settle_refunds_once(kind: str, request: pytest.FixtureReques
     engine = request.getfixturevalue("sqlite_engine" if kind == "sqlite" else "pg")
     clock = ManualClock(MARCH)
     _user_with(engine, used=0, now=MARCH)
-    crash = ScriptedEngine(faults={"analyze": [KeyboardInterrupt()]})
-    with pytest.raises(KeyboardInterrupt):
+    # A worker process that dies mid-run (not Ctrl-C, which refunds at once).
+    crash = ScriptedEngine(faults={"analyze": [WorkerDied()]})
+    with pytest.raises(WorkerDied):
         repurpose(
             SqlUnitOfWork(engine),
             crash,
