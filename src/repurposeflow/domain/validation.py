@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
 
 import attrs
-from twitter_text import extract_emojis_with_indices, extract_urls_with_indices, parse_tweet
 
 from repurposeflow.domain import platforms as pf
 from repurposeflow.domain.platforms import (
@@ -120,6 +120,15 @@ def _x_char_weight(ch: str) -> int:
     return 1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT) else 2
 
 
+@cache
+def _twitter_text() -> ModuleType:
+    # Importing it compiles its emoji tables (about half a second): pay that only when
+    # X text is measured, not on every command that merely imports the validators.
+    import twitter_text
+
+    return twitter_text
+
+
 def _emoji_overcount(text: str) -> int:
     """How much twitter-text-parser overcounts emoji sequences in ``text``.
 
@@ -130,8 +139,12 @@ def _emoji_overcount(text: str) -> int:
     norm = _LINE_ENDS.sub("\n", unicodedata.normalize("NFC", text))
     if _ZWJ not in norm and not _EMOJI_TRAIL.intersection(norm):
         return 0
-    spans = {m["indices"][0]: m["indices"][1] for m in extract_emojis_with_indices(norm)}
-    in_url = {i for u in extract_urls_with_indices(norm) for i in range(*u["indices"])}
+    spans = {
+        m["indices"][0]: m["indices"][1] for m in _twitter_text().extract_emojis_with_indices(norm)
+    }
+    in_url = {
+        i for u in _twitter_text().extract_urls_with_indices(norm) for i in range(*u["indices"])
+    }
 
     def starts_emoji(i: int) -> bool:
         return (
@@ -170,7 +183,7 @@ def _emoji_overcount(text: str) -> int:
 def x_weighted_length(text: str) -> int:
     """X's weighted length (twitter-text v3: NFC, CJK and most symbols weigh 2, emoji
     sequences 2, every URL 23)."""
-    return parse_tweet(text).weightedLength - _emoji_overcount(text)
+    return _twitter_text().parse_tweet(text).weightedLength - _emoji_overcount(text)
 
 
 def char_count(text: str) -> int:
