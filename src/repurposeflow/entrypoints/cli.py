@@ -7,6 +7,7 @@ REPURPOSEFLOW_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -42,6 +43,7 @@ from repurposeflow.domain.quota import display_limit
 from repurposeflow.domain.text import decode_input, parse_platforms
 from repurposeflow.entrypoints.present import (
     TITLES,
+    generation_dict,
     generation_json,
     generation_markdown,
     platform_markdown,
@@ -135,7 +137,9 @@ class _ProgressView:
                 self.console.print(line)
 
 
-def _print_generation(gen: Generation, fmt: OutputFormat, platforms=None) -> None:  # type: ignore[no-untyped-def]
+def _print_generation(
+    gen: Generation, fmt: OutputFormat, platforms: tuple[Platform, ...] | None = None
+) -> None:
     if fmt is OutputFormat.json:
         out.print(generation_json(gen), markup=False)
         return
@@ -166,8 +170,6 @@ def _write_files(gen: Generation, directory: Path, fmt: OutputFormat) -> list[Pa
     written = []
     for platform in gen.delivered:
         if fmt is OutputFormat.json:
-            import json
-
             path = directory / f"{platform.value}.json"
             path.write_text(json.dumps(dict(gen.outputs[platform]), indent=2, ensure_ascii=False))
         else:
@@ -259,10 +261,6 @@ def history_command(
     _local_user(app_)
     page = history.list_history(app_.uow(), app_.settings.user, limit=limit, cursor=cursor)
     if fmt is OutputFormat.json:
-        import json
-
-        from repurposeflow.entrypoints.present import generation_dict
-
         out.print(
             json.dumps(
                 {

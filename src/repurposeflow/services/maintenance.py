@@ -62,20 +62,21 @@ def run_retention(uow: UnitOfWork, clock: Clock, *, batch_size: int = 1000) -> R
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     now = clock.now()
-    maintenance = lambda: uow.maintenance  # noqa: E731 - repositories live per transaction
+    webhook_cutoff = now - WEBHOOK_EVENTS_KEPT_FOR
+    # Each step reads uow.maintenance when it runs: repositories live per transaction.
     archived = _drain(
         uow,
-        lambda: (maintenance().archive_generations(now - GENERATIONS_ACTIVE_FOR, batch_size), 0),
+        lambda: (uow.maintenance.archive_generations(now - GENERATIONS_ACTIVE_FOR, batch_size), 0),
         batch_size,
     )[0]
     folded, daily = _drain(
         uow,
-        lambda: maintenance().aggregate_usage_logs(now - USAGE_LOGS_RAW_FOR, batch_size),
+        lambda: uow.maintenance.aggregate_usage_logs(now - USAGE_LOGS_RAW_FOR, batch_size),
         batch_size,
     )
     purged = _drain(
         uow,
-        lambda: (maintenance().purge_webhook_events(now - WEBHOOK_EVENTS_KEPT_FOR, batch_size), 0),
+        lambda: (uow.maintenance.purge_webhook_events(webhook_cutoff, batch_size), 0),
         batch_size,
     )[0]
     return RetentionReport(archived, folded, daily, purged)

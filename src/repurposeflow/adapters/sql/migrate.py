@@ -46,32 +46,27 @@ def _engine(engine_or_url: sa.Engine | str) -> tuple[sa.Engine, bool]:
     return make_engine(engine_or_url), True
 
 
-def upgrade_database(engine_or_url: sa.Engine | str, revision: str = "head") -> None:
-    """Migrate the database up to ``revision``."""
+def _migrate(engine_or_url: sa.Engine | str, direction: str, revision: str) -> None:
     from alembic import command
 
     engine, owned = _engine(engine_or_url)
     try:
-        command.upgrade(alembic_config(engine), revision)
+        getattr(command, direction)(alembic_config(engine), revision)
     except UNAVAILABLE_ERRORS as exc:
         raise unavailable(engine, exc) from exc
     finally:
         if owned:
             engine.dispose()
+
+
+def upgrade_database(engine_or_url: sa.Engine | str, revision: str = "head") -> None:
+    """Migrate the database up to ``revision``."""
+    _migrate(engine_or_url, "upgrade", revision)
 
 
 def downgrade_database(engine_or_url: sa.Engine | str, revision: str = "base") -> None:
     """Migrate the database down to ``revision`` (``base``: drop everything)."""
-    from alembic import command
-
-    engine, owned = _engine(engine_or_url)
-    try:
-        command.downgrade(alembic_config(engine), revision)
-    except UNAVAILABLE_ERRORS as exc:
-        raise unavailable(engine, exc) from exc
-    finally:
-        if owned:
-            engine.dispose()
+    _migrate(engine_or_url, "downgrade", revision)
 
 
 def current_revision(engine: sa.Engine) -> str | None:
