@@ -11,10 +11,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from repurposeflow.adapters.engines import extract
 from repurposeflow.adapters.engines.local import LocalEngine
-from repurposeflow.adapters.engines.markup import extract_blocks
-from repurposeflow.adapters.engines.style import style_of
+from repurposeflow.adapters.engines.local.document import read_document
+from repurposeflow.adapters.engines.local.markup import extract_blocks
+from repurposeflow.adapters.engines.local.style import style_of
 from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.model import Brief, VoiceSettings
 from repurposeflow.domain.platforms import (
@@ -137,15 +137,12 @@ def test_x_thread_is_numbered_distinct_and_within_weight(name: str) -> None:
             assert x_weighted_length(post) <= 280
 
 
-def test_outputs_are_deterministic_across_engine_instances(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_outputs_are_deterministic_across_engine_instances() -> None:
     for name in ["blog-post.md", "japanese.txt", "transcript.txt", "short-note.txt"]:
         source = SOURCES[name]
         for tone in (Tone.CONVERSATIONAL, Tone.AUTHORITY):
             first = _render_all(LocalEngine(), source, tone)
-            # A cold cache: the second run analyses the source from scratch.
-            monkeypatch.setattr(extract, "_CACHE", extract._DocumentCache())
+            # A new engine has a cold cache: it analyses the source from scratch.
             second = _render_all(LocalEngine(), source, tone)
             assert {p: o.to_dict() for p, o in first.items()} == {
                 p: o.to_dict() for p, o in second.items()
@@ -197,7 +194,7 @@ def test_bare_urls_in_prose_are_kept_and_link_syntax_is_not() -> None:
 
 
 def test_transcript_becomes_sentences_without_labels_or_fillers() -> None:
-    doc = extract.read_document(SOURCES["transcript.txt"])
+    doc = read_document(SOURCES["transcript.txt"])
     assert len(doc.sentences) >= 10
     for s in doc.sentences:
         assert not s.text.startswith(("Host:", "Dana:", "[00"))
@@ -213,7 +210,7 @@ def test_transcript_becomes_sentences_without_labels_or_fillers() -> None:
      ("urls-emoji.txt", "en")],
 )  # fmt: skip
 def test_language_is_detected(name: str, language: str) -> None:
-    assert extract.read_document(SOURCES[name]).language == language
+    assert read_document(SOURCES[name]).language == language
 
 
 def test_an_english_post_with_one_japanese_line_keeps_english_phrases_and_tags() -> None:
@@ -224,7 +221,7 @@ def test_an_english_post_with_one_japanese_line_keeps_english_phrases_and_tags()
 
 
 def test_cjk_text_is_split_into_sentences_and_keywords() -> None:
-    doc = extract.read_document(SOURCES["japanese.txt"])
+    doc = read_document(SOURCES["japanese.txt"])
     assert doc.title == "在宅勤務を三年続けてわかったこと"
     assert len(doc.sentences) >= 8
     assert all(len(s.text) < 120 for s in doc.sentences)
@@ -283,7 +280,7 @@ def test_a_claim_keeps_the_sentence_that_completes_it() -> None:
 
 
 def test_x_thread_walks_through_the_sections_of_the_piece() -> None:
-    doc = extract.read_document(SOURCES["blog-post.md"])
+    doc = read_document(SOURCES["blog-post.md"])
     section_of = {s.text: s.section for s in doc.sentences}
     thread = outputs("blog-post.md", Tone.CONVERSATIONAL)[Platform.TWITTER]
     assert isinstance(thread, TwitterOutput)
@@ -508,18 +505,16 @@ def test_repair_of_an_already_valid_output_changes_nothing() -> None:
 # --- concurrency and speed -------------------------------------------------------------------
 
 
-def test_concurrent_renders_of_a_new_source_agree_with_sequential_ones(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_concurrent_renders_of_a_new_source_agree_with_sequential_ones() -> None:
     source = check_input(long_article(3000, seed=5))
     brief = ENGINE.analyze(source, Tone.AUTHORITY).brief
     sequential = {
         p: ENGINE.render(RenderRequest(source, brief, p, Tone.AUTHORITY)).output for p in Platform
     }
-    monkeypatch.setattr(extract, "_CACHE", extract._DocumentCache())
+    cold = LocalEngine()
     requests = [RenderRequest(source, brief, p, Tone.AUTHORITY) for p in Platform] * 2
     with ThreadPoolExecutor(max_workers=6) as pool:
-        drafts = list(pool.map(ENGINE.render, requests))
+        drafts = list(pool.map(cold.render, requests))
     for draft in drafts:
         assert draft.output == sequential[draft.platform]
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 import attrs
 
-from repurposeflow.adapters.engines.extract import word_count
+from repurposeflow.adapters.engines.local.sentences import word_count
 
 HashtagHabit = Literal["inline", "end", "none"]
 

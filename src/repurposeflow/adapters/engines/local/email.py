@@ -1,0 +1,80 @@
+"""Email: a subject within 60 characters, a preheader of 40-100, a Markdown body that
+opens with the point, lists the rest and closes on the conclusion, and a call to action."""
+
+from __future__ import annotations
+
+from repurposeflow.adapters.engines.local import fit
+from repurposeflow.adapters.engines.local.phrases import phrases
+from repurposeflow.adapters.engines.local.writer import Writer, chars
+from repurposeflow.domain import platforms as pf
+from repurposeflow.domain.platforms import EmailOutput
+from repurposeflow.domain.validation import char_count
+
+
+def write(w: Writer) -> EmailOutput:
+    subject_fits = chars(pf.EMAIL_MAX_SUBJECT)
+    title = w.doc.title
+    subject = ""
+    if title and w.allowed(title):
+        subject = fit.shorten(title, subject_fits)
+    if not subject:
+        subject = fit.shorten(w.lead(chars(200)), subject_fits)
+    if not subject:
+        subject = fit.shorten(w.phrase("hook"), subject_fits)
+
+    opening = w.text_of(w.take(2, chars(400), where=lambda s: s.words >= 5))
+    teaser = w.text_of(w.take(1, chars(pf.EMAIL_PREHEADER_RANGE[1])))
+    preheader = _preheader(w, [*teaser, *opening])
+    points = [
+        fit.shorten(t, chars(240)) for t in w.text_of(w.take(w.body_size(5, 3, 5), spread=True))
+    ]
+    tail = int(len(w.doc.sentences) * 0.65)
+    closing = w.text_of(w.take(1, chars(400), where=lambda s: s.index >= tail))
+    parts = [w.phrase("email_greeting")]
+    if opening:
+        parts.append(fit.join(opening, w.cjk))
+    if len(points) >= 2:
+        intro = w.phrase("email_points_intro")
+        parts.append("\n".join([intro, "", *(f"- {p}" for p in points)]) if intro else "")
+    else:
+        parts.extend(points)
+    parts.extend(closing)
+    parts.append(w.phrase("email_signoff"))
+    body = "\n\n".join(p for p in parts if p)
+    cta = w.phrase("email_cta")
+    return EmailOutput(subject=subject, preheader=preheader, body_markdown=body, cta=cta)
+
+
+def _preheader(w: Writer, candidates: list[str]) -> str:
+    low, high = pf.EMAIL_PREHEADER_RANGE
+    fits = chars(high)
+    pad = w.phrase("preheader_pad")
+    for text in candidates:
+        short = fit.shorten(text, fits)
+        if char_count(short) >= low:
+            return short
+    own, spares = phrases(w.doc.language, "preheader_pad", w.tone)
+    pads = [p for p in (pad, *own, *spares) if p and w.allowed(p)]
+    text = candidates[0] if candidates else ""
+    for extra in dict.fromkeys(pads):
+        text = fit.shorten(fit.join([text, extra], w.cjk), fits)
+        if char_count(text) >= low:
+            break
+    return text
+
+
+def repair(w: Writer, o: EmailOutput) -> EmailOutput | None:
+    fresh = write(w.sibling())
+    subject = fit.shorten(w.clean(o.subject), chars(pf.EMAIL_MAX_SUBJECT))
+    low, high = pf.EMAIL_PREHEADER_RANGE
+    preheader = w.clean(o.preheader)
+    if not low <= char_count(preheader) <= high:
+        preheader = _preheader(w, [preheader] if preheader else []) if preheader else ""
+    if not low <= char_count(preheader) <= high:
+        preheader = fresh.preheader
+    return EmailOutput(
+        subject=subject or fresh.subject,
+        preheader=preheader,
+        body_markdown=w.clean(o.body_markdown) or fresh.body_markdown,
+        cta=w.clean(o.cta) or fresh.cta,
+    )

@@ -1,0 +1,392 @@
+"""The shared core of every platform writer: which source sentences to use (picking,
+with their neighbours), how to pack them, the engine's own few lines, and hashtags.
+
+A ``Writer`` holds one render's worth of choices (which sentences are used already), so
+each render gets its own; the platform modules (``tiktok``, ``twitter``, …) shape its
+picks into their posts and repair their own outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+
+from repurposeflow.adapters.engines.local import fit
+from repurposeflow.adapters.engines.local.document import Document
+from repurposeflow.adapters.engines.local.phrases import phrases
+from repurposeflow.adapters.engines.local.ranking import leans_back
+from repurposeflow.adapters.engines.local.sentences import Sentence
+from repurposeflow.adapters.engines.local.style import Style
+from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS
+from repurposeflow.domain.enums import Tone
+from repurposeflow.domain.model import Brief
+from repurposeflow.domain.validation import (
+    ValidationContext,
+    char_count,
+    leaks_in,
+    strip_thread_numbering,
+    ungrounded_facts,
+)
+
+Fits = Callable[[str], bool]
+
+_C, _E, _O, _A = Tone.CONVERSATIONAL, Tone.EDUCATIONAL, Tone.OPINIONATED, Tone.AUTHORITY
+
+# Sentences that suit a tone get a nudge up the ranking, so tones differ in substance,
+# not only in their openers.
+_TONE_CUES: dict[Tone, re.Pattern[str]] = {
+    _C: re.compile(r"(?i)\b(?:i|we|you|my|our|your|me|us)\b"),
+    _E: re.compile(r"(?i)\b(?:how|why|because|step|first|example|means|when|if)\b"),
+    _O: re.compile(
+        r"(?i)\b(?:should|must|never|always|not|wrong|better|worse|stop|don't|matters?|"
+        r"point|luxury|worse|cheap(?:er|est)?)\b"
+    ),
+    _A: re.compile(r"\d"),
+}
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])\s+")
+_AUDIENCE = re.compile(
+    r"(?i)\b(?:for|if you(?:'re| are)(?: an?)?)\s+((?:[a-z-]+\s){0,2}"
+    r"(?:engineers|developers|founders|teams|managers|writers|designers|marketers|"
+    r"creators|students|teachers|parents|leaders|freelancers|owners|researchers|"
+    r"nurses|doctors|coaches|consultants|programmers|startups|beginners))\b"
+)
+_TAG_SHAPE = re.compile(r"#[^\W_][\w]*")
+
+
+@lru_cache(maxsize=64)
+def _banned_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """All banned phrases as one pattern, matched the way the validator matches them
+    (whole words, any run of spaces, either apostrophe); the validator has the last word."""
+    parts = []
+    for phrase in phrases:
+        escaped = re.escape(phrase.lower()).replace("\\ ", r"\s+").replace("'", "['’]")
+        parts.append(rf"(?<!\w){escaped}(?!\w)")
+    return re.compile("|".join(parts) or r"(?!x)x", re.IGNORECASE)
+
+
+def key(text: str) -> str:
+    """How the validator tells posts apart: words only, case folded, numbering gone."""
+    return re.sub(r"\W+", " ", strip_thread_numbering(text).lower()).strip()
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        item = item.strip()
+        k = key(item)
+        if not item or (k and k in seen):
+            continue
+        seen.add(k)
+        out.append(item)
+    return out
+
+
+def unique_tags(tags: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for tag in tags:
+        if tag.lower() not in seen:
+            seen.add(tag.lower())
+            out.append(tag)
+    return out
+
+
+def clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def chars(limit: int) -> Fits:
+    return lambda text: char_count(text) <= limit
+
+
+def not_question(s: Sentence) -> bool:
+    return not s.text.rstrip().endswith(("?", "？"))
+
+
+class Writer:
+    """One render's worth of choices. Holds per-call state, so each call gets its own."""
+
+    def __init__(
+        self,
+        doc: Document,
+        tone: Tone,
+        ctx: ValidationContext,
+        keywords: Sequence[str],
+        style: Style | None = None,
+    ) -> None:
+        self.doc = doc
+        self.tone = tone
+        self.style = style
+        self.ctx = ctx
+        self.cjk = doc.cjk
+        self.seed = int(hashlib.sha256(ctx.source.encode("utf-8")).hexdigest()[:8], 16)
+        self.used: set[int] = set()
+        self.banned = _banned_pattern(ctx.banned_phrases)
+        self._allowed: dict[str, bool] = {}
+        cue = _TONE_CUES[tone]
+        allowed = [s for s in doc.ranked if self.allowed(s.text)]
+        self.neutral = allowed
+        # People who write short get the source's shorter sentences first.
+        over = style.words_over if style is not None else lambda words: 0.0
+        self.pool: list[Sentence] = sorted(
+            allowed,
+            key=lambda s: (
+                -(s.score + (0.08 if cue.search(s.text) else 0) - 0.25 * over(s.words)),
+                s.index,
+            ),
+        )
+        self.tags = self._hashtags(keywords)
+        self.position = {s.index: i for i, s in enumerate(doc.sentences)}
+
+    def sibling(self) -> Writer:
+        """A fresh writer for the same source, tone and person: nothing used yet."""
+        return Writer(self.doc, self.tone, self.ctx, (), self.style)
+
+    # --- building blocks ----------------------------------------------------------------
+
+    def allowed(self, text: str) -> bool:
+        # Remembered per render: neighbours and phrases are asked about more than once.
+        known = self._allowed.get(text)
+        if known is None:
+            known = self._allowed[text] = not (
+                self.banned.search(text.replace("’", "'"))
+                or leaks_in([text])
+                or ungrounded_facts([text], self.ctx.source)
+            )
+        return known
+
+    def phrase(self, role: str, offset: int = 0, avoid: Iterable[str] = ()) -> str:
+        own, spares = phrases(self.doc.language, role, self.tone)
+        start = (self.seed + offset) % len(own) if own else 0
+        ordered = [*own[start:], *own[:start], *spares]
+        if self.style is not None:
+            styled = (self.style.apply(c, role, self.doc.language) for c in ordered)
+            ordered = [c for c in styled if c]
+        taken = {key(a) for a in avoid}
+        for candidate in ordered:
+            if key(candidate) not in taken and self.allowed(candidate):
+                return candidate
+        for candidate in ordered:
+            if self.allowed(candidate):
+                return candidate
+        if role != "last_resort":
+            return self.phrase("last_resort", avoid=avoid)
+        return ""
+
+    def take(
+        self,
+        count: int,
+        fits: Fits | None = None,
+        where: Callable[[Sentence], bool] | None = None,
+        spread: bool = False,
+        pool: Sequence[Sentence] | None = None,
+    ) -> list[Sentence]:
+        """The best unused sentences (up to ``count``) that fit, in reading order. With
+        ``spread``, the best of each section comes first, so a post walks through the
+        whole piece rather than dwelling on its best-scoring part."""
+        chosen: list[Sentence] = []
+        sections: set[int] = set()
+        for crowded in (False, True) if spread else (True,):
+            for s in self.pool if pool is None else pool:
+                if len(chosen) == count:
+                    break
+                if s.index in self.used or (where and not where(s)):
+                    continue
+                if not crowded and s.section in sections:
+                    continue
+                if fits and not fits(s.text):
+                    continue
+                chosen.append(s)
+                sections.add(s.section)
+                self.used.add(s.index)
+        return sorted(chosen, key=lambda s: s.index)
+
+    def lead(self, fits: Fits, use_title: bool = False, neutral: bool = False) -> str:
+        """The opening line: the title, the best sentence that fits, or the best one
+        shortened. ``neutral`` ranks without the tone's nudge."""
+        pool = self.neutral if neutral else self.pool
+        title = self.doc.title
+        if use_title and title and self.allowed(title) and fits(title):
+            return title
+        low, high = (12, 70) if self.cjk else (6, 26)
+        picked = (
+            self.take(
+                1, fits, where=lambda s: low <= s.words <= high and not_question(s), pool=pool
+            )
+            or self.take(1, fits, where=lambda s: s.words >= low // 2, pool=pool)
+            or self.take(1, fits, pool=pool)
+        )
+        if picked:
+            return self.with_sequel(picked[0], fits)
+        for s in self.pool:
+            if s.index not in self.used:
+                short = fit.shorten(s.text, fits)
+                if short:
+                    self.used.add(s.index)
+                    return short
+        return self.phrase("hook")
+
+    def neighbour(self, s: Sentence, step: int) -> Sentence | None:
+        """The unused sentence right after (``step`` 1) or before (-1) ``s`` in the same
+        or the adjacent paragraph, if nothing was left out between them."""
+        at = self.position.get(s.index)
+        if at is None or not 0 <= at + step < len(self.doc.sentences):
+            return None
+        other = self.doc.sentences[at + step]
+        if (
+            other.index != s.index + step
+            or abs(other.block - s.block) > 1
+            or other.index in self.used
+            or not self.allowed(other.text)
+        ):
+            return None
+        return other
+
+    def with_sequel(self, s: Sentence, fits: Fits) -> str:
+        """``s``, and the next sentence too when that one leans back on it ("A fast
+        pipeline will not make your team better engineers. It will stop punishing
+        them…"): a claim cut off from its second half reads as a different claim."""
+        sequel = self.neighbour(s, 1)
+        if sequel is not None and sequel.block == s.block and leans_back(sequel.text):
+            joined = fit.join([s.text, sequel.text], self.cjk)
+            if fits(joined):
+                self.used.add(sequel.index)
+                return joined
+        return s.text
+
+    def _hashtags(self, keywords: Sequence[str]) -> list[str]:
+        """Keywords as hashtags, topical ones first: named in the title or a heading,
+        several words, or an acronym; everyday words last."""
+        title = (self.doc.title or "").lower()
+        headings = " ".join(self.doc.headings).lower()
+
+        def weight(item: tuple[int, str]) -> float:
+            rank, keyword = item
+            low = keyword.lower()
+            score = float(rank)
+            score -= 4 * bool(re.search(rf"(?<!\w){re.escape(low)}(?!\w)", title))
+            score -= 2 * (low in headings)
+            english = self.doc.language == "en"
+            score -= 3 * (" " in keyword and english) + 3 * (keyword.isupper() and len(keyword) > 1)
+            tokens = low.split()
+            everyday = [t in EVERYDAY_WORDS for t in tokens]
+            score += 12 * all(everyday) + 6 * any(everyday)
+            # Verbs and adverbs make odd tags ("#StartedTracking"): nouns end a good one.
+            score += 6 * any(t.endswith(("ed", "ly")) for t in tokens) * english
+            score += 4 * tokens[-1].endswith("ing") * english
+            return score
+
+        ranked = sorted(enumerate(keywords), key=weight)
+        candidates = [fit.to_hashtag(k) for _, k in ranked]
+        fallback, spare = phrases(self.doc.language, "fallback_tag", self.tone)
+        tags = []
+        seen: set[str] = set()
+        for tag in [*candidates, *fallback, *spare]:
+            if not tag or tag.lower() in seen or not self.allowed(tag):
+                continue
+            seen.add(tag.lower())
+            tags.append(tag)
+        return tags
+
+    def fix_tags(self, tags: Sequence[str], low: int, high: int) -> list[str]:
+        good = [t for t in tags if _TAG_SHAPE.fullmatch(t) and self.allowed(t)]
+        out = unique_tags(good)
+        for tag in self.tags:
+            if len(out) >= low:
+                break
+            if tag.lower() not in {t.lower() for t in out}:
+                out.append(tag)
+        return out[:high]
+
+    def text_of(self, sentences: Iterable[Sentence]) -> list[str]:
+        return [s.text for s in sentences]
+
+    def body_size(self, per: int, low: int, high: int) -> int:
+        return clamp(len(self.pool) // per, low, high)
+
+    def uses_title(self) -> bool:
+        return self.tone in (_E, _A)
+
+    def pack(
+        self,
+        sentences: list[Sentence],
+        fits: Fits,
+        per_post: int,
+        reach: int = 0,
+    ) -> list[str]:
+        """Sentences into posts: long ones split, near neighbours (within ``reach``
+        paragraphs) share a post; sentences from far apart would read as a non sequitur."""
+        posts: list[str] = []
+        count = 0
+        previous: Sentence | None = None
+        for s in sentences:
+            pieces = [self.with_sequel(s, fits)] if fits(s.text) else fit.split_to_fit(s.text, fits)
+            neighbour = previous is not None and s.block - previous.block <= reach
+            for piece in pieces:
+                merged = fit.join([posts[-1], piece], self.cjk) if posts else ""
+                if neighbour and count < per_post and len(pieces) == 1 and fits(merged):
+                    posts[-1] = merged
+                    count += 1
+                else:
+                    posts.append(piece)
+                    count = 1
+            previous = s
+        return posts
+
+    def prose(self, sentences: list[Sentence]) -> str:
+        """Sentences as they stood: one paragraph per source paragraph."""
+        paragraphs: list[list[str]] = []
+        previous: Sentence | None = None
+        for s in sentences:
+            if previous is None or s.block != previous.block:
+                paragraphs.append([])
+            paragraphs[-1].append(s.text)
+            previous = s
+        return "\n\n".join(fit.join(p, self.cjk) for p in paragraphs)
+
+    # --- the brief ------------------------------------------------------------------------
+
+    def brief(self) -> Brief:
+        # The author's main point is the same whatever tone the posts take.
+        core = self.lead(chars(280), neutral=True)
+        points = [
+            fit.shorten(s.text, chars(280))
+            for s in self.take(self.body_size(6, 3, 5), where=lambda s: s.words >= 4)
+        ]
+        title = self.doc.title
+        if title:
+            topic = fit.shorten(title, chars(100))
+        elif self.doc.keywords:
+            topic = ", ".join(self.doc.keywords[:2])
+        else:
+            topic = fit.shorten(core, chars(60))
+        return Brief(
+            core_message=core,
+            key_points=tuple(p for p in points if p) or (core,),
+            topic=topic,
+            audience=self._audience(),
+            keywords=self.doc.keywords,
+        )
+
+    def _audience(self) -> str:
+        for s in self.doc.sentences:
+            match = _AUDIENCE.search(s.text)
+            if match:
+                return match.group(1).lower()
+        words = [k for k in self.doc.keywords[:2]]
+        if not words:
+            return "general readers"
+        return "people interested in " + " and ".join(words)
+
+    # --- repair -------------------------------------------------------------------------------
+
+    def clean(self, text: str) -> str:
+        """``text`` without the sentences that break a quality rule."""
+        lines = []
+        for line in text.split("\n"):
+            kept = [s for s in _SENTENCE_SPLIT.split(line) if s.strip() and self.allowed(s)]
+            lines.append(" ".join(kept))
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
