@@ -19,7 +19,16 @@ import platformdirs
 from repurposeflow.adapters.clock import SystemClock
 from repurposeflow.domain.enums import Tier
 from repurposeflow.domain.errors import InvalidInput
-from repurposeflow.domain.ports import Clock, ContentEngine, UnitOfWork
+from repurposeflow.domain.ports import (
+    BillingGateway,
+    Clock,
+    ContentEngine,
+    GenerationJob,
+    IdentityVerifier,
+    JobRunner,
+    ProgressEvent,
+    UnitOfWork,
+)
 
 ENGINES = ("local", "openai", "anthropic", "scripted")
 _ENV_PREFIX = "REPURPOSEFLOW_"
@@ -125,12 +134,63 @@ class App:
     uow_factory: Callable[[], UnitOfWork]
     clock: Clock
     engine_factory: Callable[[str], ContentEngine] = build_content_engine
+    # A unit of work acting for one signed-in person (row-level security on
+    # PostgreSQL); None: the same store as uow_factory.
+    user_uow_factory: Callable[[str], UnitOfWork] | None = None
+    identity: IdentityVerifier | None = None
+    billing: BillingGateway | None = None
+    readiness: Callable[[], tuple[bool, str]] = lambda: (True, "not checked")
 
     def uow(self) -> UnitOfWork:
         return self.uow_factory()
 
+    def user_uow(self, clerk_user_id: str) -> UnitOfWork:
+        if self.user_uow_factory is None:
+            return self.uow_factory()
+        return self.user_uow_factory(clerk_user_id)
+
     def engine(self, name: str | None = None) -> ContentEngine:
         return self.engine_factory(name or self.settings.engine)
+
+    def run_job(
+        self, job: GenerationJob, on_progress: Callable[[ProgressEvent], None] | None = None
+    ) -> None:
+        """Do the engine work of a started generation, as its owner."""
+        from repurposeflow.services.repurpose import RepurposeRequest, run_generation
+
+        request = RepurposeRequest(
+            job.clerk_user_id, "", user_agent=job.user_agent, ip_address=job.ip_address
+        )
+        run_generation(
+            self.user_uow(job.clerk_user_id),
+            self.engine(job.engine),
+            self.clock,
+            request,
+            job.generation_id,
+            on_progress=on_progress,
+            max_concurrency=self.settings.concurrency,
+        )
+
+    def job_runner(
+        self,
+        on_progress: Callable[[GenerationJob, ProgressEvent], None] | None = None,
+        *,
+        workers: int = 4,
+        max_pending: int = 64,
+    ) -> JobRunner:
+        """The in-process pool; ``on_progress`` sees every step of every job."""
+        from repurposeflow.adapters.jobs import ThreadPoolJobRunner
+
+        def handle(job: GenerationJob) -> None:
+            listener = None
+            if on_progress is not None:
+
+                def listener(event: ProgressEvent) -> None:
+                    on_progress(job, event)
+
+            self.run_job(job, listener)
+
+        return ThreadPoolJobRunner(handle, workers=workers, max_pending=max_pending)
 
 
 def make_database_engine(database_url: str) -> Any:
@@ -144,24 +204,117 @@ def make_database_engine(database_url: str) -> Any:
     return make_engine(database_url)
 
 
-def build_uow_factory(database_url: str, *, migrate: bool = True) -> Callable[[], UnitOfWork]:
+@attrs.frozen
+class Stores:
+    system: Callable[[], UnitOfWork]
+    # Acting for one signed-in person (row-level security); None: same as system.
+    per_user: Callable[[str], UnitOfWork] | None
+    # (ready, detail): the database answers and its schema is the newest.
+    readiness: Callable[[], tuple[bool, str]]
+
+
+def build_stores(database_url: str, *, migrate: bool = True) -> Stores:
     """``memory://`` for a throwaway in-process store, else a SQLAlchemy URL."""
     if database_url.startswith("memory:"):
         from repurposeflow.adapters.memory import MemoryStore
 
-        return MemoryStore().uow
-    from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema
+        return Stores(MemoryStore().uow, None, lambda: (True, "in-memory store"))
+    from repurposeflow.adapters.sql import (
+        HEAD_REVISION,
+        SqlUnitOfWork,
+        current_revision,
+        ensure_schema,
+    )
 
     engine = make_database_engine(database_url)
     if migrate:
         ensure_schema(engine)
-    return lambda: SqlUnitOfWork(engine)
+
+    def readiness() -> tuple[bool, str]:
+        try:
+            revision = current_revision(engine)
+        except Exception as exc:  # whatever the driver says, the answer is "not ready"
+            return False, f"database unavailable ({type(exc).__name__})"
+        if revision != HEAD_REVISION:
+            return False, f"schema at {revision or 'nothing'}, expected {HEAD_REVISION}"
+        return True, f"schema at {HEAD_REVISION}"
+
+    return Stores(
+        lambda: SqlUnitOfWork(engine),
+        lambda clerk_user_id: SqlUnitOfWork(engine, acting_as=clerk_user_id),
+        readiness,
+    )
+
+
+def build_uow_factory(database_url: str, *, migrate: bool = True) -> Callable[[], UnitOfWork]:
+    return build_stores(database_url, migrate=migrate).system
 
 
 def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
     settings = settings or load_settings()
+    stores = build_stores(settings.database_url, migrate=migrate)
     return App(
         settings=settings,
-        uow_factory=build_uow_factory(settings.database_url, migrate=migrate),
+        uow_factory=stores.system,
         clock=SystemClock(),
+        user_uow_factory=stores.per_user,
+        readiness=stores.readiness,
     )
+
+
+# --- HTTP settings -------------------------------------------------------------------
+
+
+@attrs.frozen
+class HttpSettings:
+    """What only the HTTP entry point needs; ``REPURPOSEFLOW_*`` variables, lists
+    comma-separated."""
+
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    admin_users: tuple[str, ...] = ()
+    max_body_bytes: int = 2 * 1024 * 1024
+    rate_limit_ip: str = "600/minute"
+    rate_limit_user: str = "120/minute"
+    rate_limit_storage: str = "memory://"
+    dev_user: str | None = None
+    job_workers: int = 4
+    job_queue: int = 64
+    max_wait_seconds: int = 60
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def load_http_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> HttpSettings:
+    env = os.environ if env is None else env
+    defaults = HttpSettings()
+
+    def get(key: str) -> str | None:
+        return env.get(_ENV_PREFIX + key.upper()) or None
+
+    def number(key: str, default: int, low: int, high: int) -> int:
+        raw = get(key)
+        try:
+            value = int(raw) if raw is not None else default
+        except ValueError:
+            raise InvalidInput(f"{_ENV_PREFIX}{key.upper()} must be a whole number.") from None
+        if not low <= value <= high:
+            raise InvalidInput(f"{_ENV_PREFIX}{key.upper()} must be between {low} and {high}.")
+        return value
+
+    values: dict[str, Any] = {
+        "cors_origins": _csv(get("cors_origins")),
+        "trusted_proxies": _csv(get("trusted_proxies")),
+        "admin_users": _csv(get("admin_users")),
+        "max_body_bytes": number("max_body_bytes", defaults.max_body_bytes, 1024, 1 << 30),
+        "rate_limit_ip": get("rate_limit_ip") or defaults.rate_limit_ip,
+        "rate_limit_user": get("rate_limit_user") or defaults.rate_limit_user,
+        "rate_limit_storage": get("rate_limit_storage") or defaults.rate_limit_storage,
+        "dev_user": get("dev_user"),
+        "job_workers": number("job_workers", defaults.job_workers, 1, 256),
+        "job_queue": number("job_queue", defaults.job_queue, 0, 100_000),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return HttpSettings(**values)

@@ -251,7 +251,7 @@ def test_oversized_input_is_refused_at_the_limit(delta: int) -> None:
             check_input(text, max_chars=limit)
         assert info.value.size == limit + delta and info.value.limit == limit
         assert f"{limit + delta:,}" in str(info.value) and f"{limit:,}" in str(info.value)
-        assert info.value.http_status == 413
+        assert info.value.code == "input-too-large"
 
 
 def test_the_default_limit_is_200k_characters() -> None:

@@ -11,7 +11,6 @@ class RepurposeFlowError(Exception):
     """Base of every error RepurposeFlow raises on purpose."""
 
     code = "error"
-    http_status = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -20,7 +19,6 @@ class RepurposeFlowError(Exception):
 
 class InvalidInput(RepurposeFlowError):
     code = "invalid-input"
-    http_status = 422
 
 
 class EmptyInput(InvalidInput):
@@ -32,7 +30,6 @@ class EmptyInput(InvalidInput):
 
 class InputTooLarge(InvalidInput):
     code = "input-too-large"
-    http_status = 413
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(
@@ -64,7 +61,6 @@ class InvalidChoice(InvalidInput):
 
 class NotFound(RepurposeFlowError):
     code = "not-found"
-    http_status = 404
 
 
 class UserNotFound(NotFound):
@@ -83,7 +79,6 @@ class GenerationNotFound(NotFound):
 
 class UserDeleted(RepurposeFlowError):
     code = "user-deleted"
-    http_status = 403
 
     def __init__(self, who: object) -> None:
         super().__init__(f"The account {who} was deleted and cannot generate content.")
@@ -91,7 +86,6 @@ class UserDeleted(RepurposeFlowError):
 
 class Conflict(RepurposeFlowError):
     code = "conflict"
-    http_status = 409
 
 
 class DuplicateUser(Conflict):
@@ -110,7 +104,6 @@ class GenerationBusy(Conflict):
 
 class QuotaExhausted(RepurposeFlowError):
     code = "quota-exhausted"
-    http_status = 429
 
     def __init__(self, *, used: int, limit: int, reset_at: datetime, tier: str) -> None:
         self.used = used
@@ -131,12 +124,10 @@ class EngineError(RepurposeFlowError):
     """A content engine failed (network, provider error, unusable answer)."""
 
     code = "engine-error"
-    http_status = 502
 
 
 class StoreUnavailable(RepurposeFlowError):
     code = "store-unavailable"
-    http_status = 503
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"The database is unavailable: {detail}")
@@ -146,9 +137,16 @@ class WebhookRejected(RepurposeFlowError):
     """Bad signature, stale timestamp or malformed payload: nothing was stored."""
 
     code = "webhook-rejected"
-    http_status = 400
 
 
 class Unauthorized(RepurposeFlowError):
     code = "unauthorized"
-    http_status = 401
+
+
+class JobRejected(RepurposeFlowError):
+    """The job runner is full; the caller should try again shortly."""
+
+    code = "busy"
+
+    def __init__(self, detail: str = "too many generations are running") -> None:
+        super().__init__(f"The service is busy ({detail}); try again in a few seconds.")

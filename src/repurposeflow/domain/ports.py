@@ -120,6 +120,7 @@ class GenerationRepository(Protocol):
         before: HistoryCursor | None = None,
         status: GenerationStatus | None = None,
         since: datetime | None = None,
+        platform: Platform | None = None,
     ) -> list[Generation]:
         """Newest first."""
 
@@ -388,3 +389,27 @@ class Price:
     input: Decimal
     cached_input: Decimal
     output: Decimal
+
+
+# --- background jobs ------------------------------------------------------------------
+
+
+@attrs.frozen
+class GenerationJob:
+    """Run the pending generation ``generation_id`` for ``clerk_user_id``: plain values
+    only, so a queue in another process can carry it."""
+
+    generation_id: uuid.UUID
+    clerk_user_id: str
+    engine: str
+    user_agent: str | None = None
+    ip_address: str | None = None
+
+
+class JobRunner(Protocol):
+    """Runs generation jobs away from the request. Raises JobRejected when it cannot
+    take one more (the caller fails and refunds the generation)."""
+
+    def submit(self, job: GenerationJob) -> None: ...
+
+    def shutdown(self, *, wait: bool = True) -> None: ...

@@ -420,6 +420,22 @@ def stats_command() -> None:
     )
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    dev_user: Annotated[
+        str | None,
+        typer.Option(help="DEVELOPMENT ONLY: no sign-in, every request acts as this user."),
+    ] = None,
+) -> None:
+    """Run the HTTP API on the configured database (docs at /docs)."""
+    from repurposeflow.entrypoints.http.serve import serve
+
+    serve(host=host, port=port, workers=workers, dev_user=dev_user)
+
+
 @retention_app.command("run")
 def retention_run_command(
     batch_size: Annotated[int, typer.Option(help="Rows per transaction.")] = 1000,

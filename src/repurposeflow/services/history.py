@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from repurposeflow.domain.enums import GenerationStatus
+from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import GenerationNotFound, InvalidInput
 from repurposeflow.domain.model import Generation
 from repurposeflow.domain.ports import Clock, HistoryCursor, UnitOfWork
@@ -51,6 +51,8 @@ def list_history(
     status: str | GenerationStatus | None = None,
     recent_only: bool = False,
     clock: Clock | None = None,
+    platform: str | Platform | None = None,
+    since: datetime | None = None,
 ) -> HistoryPage:
     """A page of history. ``recent_only`` is the seed's hot query: completed generations
     of the last 30 days (it needs ``clock``)."""
@@ -58,16 +60,24 @@ def list_history(
         raise InvalidInput(f"A history page holds 1 to {MAX_PAGE} generations.")
     before = decode_cursor(cursor) if cursor else None
     wanted = GenerationStatus.parse(status) if status is not None else None
-    since = None
+    made_for = Platform.parse(platform) if platform is not None else None
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since needs a time zone.")
     if recent_only:
         if clock is None:
             raise ValueError("recent_only needs a clock")
         wanted = GenerationStatus.COMPLETED
-        since = clock.now() - RECENT_WINDOW
+        recent = clock.now() - RECENT_WINDOW
+        since = recent if since is None else max(since, recent)
     with uow:
         user = require_user(uow, clerk_user_id)
         rows = uow.generations.list_for_user(
-            user.id, limit=limit + 1, before=before, status=wanted, since=since
+            user.id,
+            limit=limit + 1,
+            before=before,
+            status=wanted,
+            since=since,
+            platform=made_for,
         )
     page = tuple(rows[:limit])
     next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None

@@ -22,6 +22,7 @@ from repurposeflow.domain.errors import (
     GenerationBusy,
     GenerationNotFound,
     InvalidInput,
+    JobRejected,
     QuotaExhausted,
     UserNotFound,
 )
@@ -38,6 +39,8 @@ from repurposeflow.domain.platforms import PlatformOutput
 from repurposeflow.domain.ports import (
     Clock,
     ContentEngine,
+    GenerationJob,
+    JobRunner,
     PlatformDraft,
     ProgressEvent,
     RenderRequest,
@@ -183,22 +186,23 @@ def _reserve_or_raise(uow: UnitOfWork, user: User, now: datetime) -> datetime:
     )
 
 
-def repurpose(
+def start_generation(
     uow: UnitOfWork,
     engine: ContentEngine,
     clock: Clock,
     request: RepurposeRequest,
     *,
     on_progress: Listener | None = None,
-    max_concurrency: int = DEFAULT_CONCURRENCY,
 ) -> RepurposeResult:
+    """Check every input, then either return the stored twin of this request (no
+    charge) or reserve one unit and store a *pending* generation for ``run_generation``.
+    """
     emit = on_progress or _quiet
     # Every input check comes before the store is touched: a bad input changes nothing.
     source = check_input(request.text)
     platforms = parse_platforms(request.platforms)
     requested_tone = Tone.parse(request.tone) if request.tone is not None else None
     input_hash = content_hash(source)
-    started = time.perf_counter()
 
     with uow:
         user = require_user(uow, request.clerk_user_id)
@@ -233,6 +237,33 @@ def repurpose(
         uow.usage.add(_usage_event(gen, UsageEventType.GENERATION_STARTED, now, request=request))
         uow.commit()
     emit(ProgressEvent("started", detail=str(gen.id)))
+    return RepurposeResult(gen)
+
+
+def run_generation(
+    uow: UnitOfWork,
+    engine: ContentEngine,
+    clock: Clock,
+    request: RepurposeRequest,
+    generation_id: uuid.UUID,
+    *,
+    on_progress: Listener | None = None,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+) -> RepurposeResult:
+    """Do the engine work of a pending generation started by ``start_generation`` and
+    store the outcome. A generation that is no longer pending (a job delivered twice,
+    a run swept as stale) is returned as it is."""
+    emit = on_progress or _quiet
+    started = time.perf_counter()
+    with uow:
+        user = require_user(uow, request.clerk_user_id)
+        gen_or_none = uow.generations.get(generation_id)
+    if gen_or_none is None or gen_or_none.user_id != user.id:
+        raise GenerationNotFound(generation_id)
+    gen = gen_or_none
+    if gen.status is not GenerationStatus.PENDING:
+        return RepurposeResult(gen)
+    source, platforms, tone = gen.input_content, gen.selected_platforms, gen.selected_tone
 
     usage = TokenUsage()
     try:
@@ -311,6 +342,31 @@ def repurpose(
     return RepurposeResult(finished)
 
 
+def repurpose(
+    uow: UnitOfWork,
+    engine: ContentEngine,
+    clock: Clock,
+    request: RepurposeRequest,
+    *,
+    on_progress: Listener | None = None,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+) -> RepurposeResult:
+    """Start and run a generation in this thread (the CLI's way; HTTP starts it and
+    hands the run to a job runner)."""
+    started = start_generation(uow, engine, clock, request, on_progress=on_progress)
+    if started.cached:
+        return started
+    return run_generation(
+        uow,
+        engine,
+        clock,
+        request,
+        started.generation.id,
+        on_progress=on_progress,
+        max_concurrency=max_concurrency,
+    )
+
+
 def _error_summary(errors: Mapping[Platform, str]) -> str | None:
     return "; ".join(f"{p}: {e}" for p, e in errors.items()) or None
 
@@ -367,6 +423,18 @@ def settle_failed_generation(
             uow.usage.add(_usage_event(gen, UsageEventType.GENERATION_REFUNDED, now))
         uow.commit()
         return True
+
+
+def enqueue_generation(
+    uow: UnitOfWork, clock: Clock, runner: JobRunner, job: GenerationJob
+) -> None:
+    """Hand a started generation to the job runner; if it cannot take it, the
+    generation fails at once and its charge is refunded."""
+    try:
+        runner.submit(job)
+    except JobRejected:
+        settle_failed_generation(uow, clock, job.generation_id, "not started: the server was busy")
+        raise
 
 
 def regenerate(

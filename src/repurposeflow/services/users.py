@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import attrs
 
 from repurposeflow.domain.enums import SubscriptionStatus, Tier, Tone
-from repurposeflow.domain.errors import InvalidInput, UserNotFound
+from repurposeflow.domain.errors import DuplicateUser, InvalidInput, UserNotFound
 from repurposeflow.domain.model import User, VoiceSettings
 from repurposeflow.domain.platforms import INSTAGRAM_HARD_HASHTAG_CAP
 from repurposeflow.domain.ports import Clock, UnitOfWork
@@ -57,6 +57,39 @@ def ensure_user(
             uow.users.update_profile(user.id, email=email, full_name=full_name)
             user = attrs.evolve(user, email=email, full_name=full_name)
         uow.commit()
+        return user
+
+
+def sign_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    clerk_user_id: str,
+    email: str | None = None,
+    full_name: str | None = None,
+) -> User:
+    """The live user behind a verified session, created on the free tier on first
+    sight. Session tokens often carry no email: a new user then gets a placeholder
+    address (reserved ``.invalid`` domain) that Clerk's ``user.created`` webhook
+    replaces; an existing user's profile is left to those webhooks."""
+    with uow:
+        user = uow.users.get_by_clerk_id(clerk_user_id)
+    if user is not None:
+        return user
+    try:
+        return ensure_user(
+            uow,
+            clock,
+            clerk_user_id=clerk_user_id,
+            email=email or f"{clerk_user_id}@users.invalid",
+            full_name=full_name,
+        )
+    except DuplicateUser:
+        # A concurrent first request created the account a moment ago.
+        with uow:
+            user = uow.users.get_by_clerk_id(clerk_user_id)
+        if user is None:
+            raise
         return user
 
 

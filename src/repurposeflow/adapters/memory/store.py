@@ -19,7 +19,7 @@ from typing import Any, Self
 import attrs
 
 from repurposeflow.adapters.memory import queries
-from repurposeflow.domain.enums import GenerationStatus
+from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import DuplicateUser
 from repurposeflow.domain.model import (
     Generation,
@@ -232,6 +232,7 @@ class MemoryGenerationRepository:
         before: HistoryCursor | None = None,
         status: GenerationStatus | None = None,
         since: datetime | None = None,
+        platform: Platform | None = None,
     ) -> list[Generation]:
         rows = [
             g
@@ -239,6 +240,7 @@ class MemoryGenerationRepository:
             if g.user_id == user_id
             and (status is None or g.status is status)
             and (since is None or g.created_at > since)
+            and (platform is None or platform in g.selected_platforms)
             and (before is None or (g.created_at, g.id) < (before.created_at, before.id))
         ]
         rows.sort(key=lambda g: (g.created_at, g.id), reverse=True)

@@ -441,12 +441,26 @@ class SqlGenerationRepository:
         before: HistoryCursor | None = None,
         status: GenerationStatus | None = None,
         since: datetime | None = None,
+        platform: Platform | None = None,
     ) -> list[Generation]:
         statement = sa.select(generations).where(generations.c.user_id == user_id)
         if status is not None:
             statement = statement.where(generations.c.status == GenerationStatus(status).value)
         if since is not None:
             statement = statement.where(generations.c.created_at > since)
+        if platform is not None:
+            if self._tx.dialect == "postgresql":
+                statement = statement.where(
+                    sa.literal(Platform(platform).value)
+                    == sa.func.any(generations.c.selected_platforms)
+                )
+            else:
+                statement = statement.where(
+                    sa.text(
+                        "EXISTS (SELECT 1 FROM json_each(generations.selected_platforms) AS p "
+                        "WHERE p.value = :platform)"
+                    ).bindparams(platform=Platform(platform).value)
+                )
         if before is not None:
             statement = statement.where(
                 sa.tuple_(generations.c.created_at, generations.c.id)

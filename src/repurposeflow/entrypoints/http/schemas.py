@@ -1,0 +1,351 @@
+"""Request and response models of the HTTP API (the domain knows nothing of them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from repurposeflow.domain.enums import GenerationStatus, Platform, Tier, Tone
+from repurposeflow.domain.model import Generation, User, VoiceSettings
+from repurposeflow.entrypoints.present import generation_dict
+from repurposeflow.services.history import HistoryPage
+from repurposeflow.services.maintenance import StatsReport
+from repurposeflow.services.usage import UsageSummary
+
+SAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:repurposeflow:problem:quota-exhausted",
+                    "title": "Too many requests",
+                    "status": 429,
+                    "detail": "You have used 10 of 10 generations this month on the free plan.",
+                    "code": "quota-exhausted",
+                    "instance": "/v1/generations",
+                    "request_id": "5b1d0c6e2a7f4c1e9d3b8a6f0e2c4d1a",
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+
+
+# --- generations ---------------------------------------------------------------------
+
+
+class GenerationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "content": "Most teams write one long post and stop there. ...",
+                    "platforms": ["twitter", "linkedin"],
+                    "tone": "educational",
+                }
+            ]
+        },
+    )
+
+    content: str = Field(description="The long piece of writing: text, Markdown or HTML.")
+    platforms: list[Platform] | None = Field(
+        default=None, min_length=1, description="Platforms to write for; all six when absent."
+    )
+    tone: Tone | None = Field(default=None, description="Your default tone when absent.")
+    engine: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Content engine: local (offline), openai or anthropic; the server's "
+        "default when absent.",
+    )
+    model: str | None = Field(
+        default=None, max_length=200, description="The engine's model; its default when absent."
+    )
+
+
+class RegenerateBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"platforms": ["email"]}, {}]}
+    )
+
+    platforms: list[Platform] | None = Field(
+        default=None,
+        min_length=1,
+        description="Platforms to write again; the failed ones when absent.",
+    )
+
+
+class Analysis(BaseModel):
+    core_message: str | None
+    key_points: list[str]
+    topic: str | None
+    audience: str | None
+
+
+class TokenUsageOut(BaseModel):
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    estimated_cost_usd: str
+
+
+class GenerationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": SAMPLE_ID,
+                    "status": "completed",
+                    "created_at": "2026-03-14T09:30:00+00:00",
+                    "completed_at": "2026-03-14T09:30:02+00:00",
+                    "platforms": ["threads"],
+                    "tone": "conversational",
+                    "engine": "local",
+                    "model": "local-extractive-1",
+                    "analysis": {
+                        "core_message": "One long post can feed a week of content.",
+                        "key_points": ["Pull the core idea out first."],
+                        "topic": "writing",
+                        "audience": "creators",
+                    },
+                    "outputs": {
+                        "threads": {
+                            "posts": ["One long post can feed a whole week of content."],
+                            "topic_tag": "writing",
+                        }
+                    },
+                    "errors": {},
+                    "usage": {
+                        "input_tokens": 0,
+                        "cached_input_tokens": 0,
+                        "output_tokens": 0,
+                        "estimated_cost_usd": "0",
+                    },
+                    "generation_time_ms": 1840,
+                    "cached": False,
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    status: GenerationStatus
+    created_at: datetime
+    completed_at: datetime | None
+    platforms: list[Platform]
+    tone: Tone
+    engine: str | None
+    model: str | None
+    analysis: Analysis
+    outputs: dict[str, dict[str, Any]] = Field(description="Per platform, its finished post(s).")
+    errors: dict[str, str] = Field(description="Per platform that failed, why.")
+    usage: TokenUsageOut
+    generation_time_ms: int | None
+    cached: bool = Field(
+        default=False, description="True when an identical earlier request was returned free."
+    )
+
+    @classmethod
+    def of(cls, gen: Generation, *, cached: bool = False) -> GenerationOut:
+        return cls.model_validate({**generation_dict(gen), "cached": cached})
+
+
+class GenerationPage(BaseModel):
+    items: list[GenerationOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page.")
+
+    @classmethod
+    def of(cls, page: HistoryPage) -> GenerationPage:
+        return cls(items=[GenerationOut.of(g) for g in page.items], next_cursor=page.next_cursor)
+
+
+# --- account ---------------------------------------------------------------------------
+
+
+class UsageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tier": "free",
+                    "used": 3,
+                    "limit": 10,
+                    "remaining": 7,
+                    "unlimited": False,
+                    "resets_at": "2026-04-01T00:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    tier: Tier
+    used: int
+    limit: int
+    remaining: int
+    unlimited: bool
+    resets_at: datetime
+
+    @classmethod
+    def of(cls, s: UsageSummary) -> UsageOut:
+        return cls(
+            tier=s.tier,
+            used=s.used,
+            limit=s.limit,
+            remaining=s.remaining,
+            unlimited=s.unlimited,
+            resets_at=s.resets_at,
+        )
+
+
+class VoiceOut(BaseModel):
+    default_tone: Tone
+    banned_phrases: list[str]
+    sample_posts: list[str]
+    instagram_hashtag_cap: int
+
+    @classmethod
+    def of(cls, voice: VoiceSettings) -> VoiceOut:
+        return cls(
+            default_tone=voice.default_tone,
+            banned_phrases=list(voice.banned_phrases),
+            sample_posts=list(voice.sample_posts),
+            instagram_hashtag_cap=voice.instagram_hashtag_cap,
+        )
+
+
+class MeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "user_2abc",
+                    "email": "ada@example.com",
+                    "full_name": "Ada",
+                    "tier": "free",
+                    "subscription_status": "active",
+                    "created_at": "2026-03-01T10:00:00+00:00",
+                    "voice": {
+                        "default_tone": "conversational",
+                        "banned_phrases": [],
+                        "sample_posts": [],
+                        "instagram_hashtag_cap": 5,
+                    },
+                }
+            ]
+        }
+    )
+
+    user_id: str = Field(description="The Clerk user id.")
+    email: str
+    full_name: str | None
+    tier: Tier = Field(description="The plan in force (a lapsed subscription counts as free).")
+    subscription_status: str
+    created_at: datetime
+    voice: VoiceOut
+
+    @classmethod
+    def of(cls, user: User) -> MeOut:
+        return cls(
+            user_id=user.clerk_user_id,
+            email=user.email,
+            full_name=user.full_name,
+            tier=user.effective_tier,
+            subscription_status=user.subscription_status.value,
+            created_at=user.created_at,
+            voice=VoiceOut.of(user.voice),
+        )
+
+
+class MePatch(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"default_tone": "educational", "banned_phrases": ["synergy"]}]
+        },
+    )
+
+    default_tone: Tone | None = None
+    banned_phrases: list[str] | None = Field(default=None, description="Replaces the list.")
+    sample_posts: list[str] | None = Field(default=None, description="Replaces the list.")
+    instagram_hashtag_cap: int | None = Field(default=None, ge=0, le=30)
+
+
+# --- admin and health ------------------------------------------------------------------
+
+
+class TierStatOut(BaseModel):
+    tier: Tier
+    user_count: int
+    total_generations: int
+
+
+class DailyVolumeOut(BaseModel):
+    day: date
+    generations: int
+    active_users: int
+
+
+class PlatformPopularityOut(BaseModel):
+    platform: Platform
+    usage_count: int
+
+
+class LatencyOut(BaseModel):
+    samples: int
+    avg_ms: float | None
+    median_ms: float | None
+    p95_ms: float | None
+
+
+class StatsOut(BaseModel):
+    tiers: list[TierStatOut]
+    daily_volume: list[DailyVolumeOut]
+    platform_popularity: list[PlatformPopularityOut]
+    latency: LatencyOut
+
+    @classmethod
+    def of(cls, r: StatsReport) -> StatsOut:
+        return cls(
+            tiers=[
+                TierStatOut(
+                    tier=t.tier, user_count=t.user_count, total_generations=t.total_generations
+                )
+                for t in r.tiers
+            ],
+            daily_volume=[
+                DailyVolumeOut(day=d.day, generations=d.generations, active_users=d.active_users)
+                for d in r.daily_volume
+            ],
+            platform_popularity=[
+                PlatformPopularityOut(platform=p.platform, usage_count=p.usage_count)
+                for p in r.platform_popularity
+            ],
+            latency=LatencyOut(
+                samples=r.latency.samples,
+                avg_ms=r.latency.avg_ms,
+                median_ms=r.latency.median_ms,
+                p95_ms=r.latency.p95_ms,
+            ),
+        )
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    detail: str | None = None
