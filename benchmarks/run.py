@@ -23,8 +23,9 @@ from repurposeflow.adapters.engines.local import LocalEngine
 from repurposeflow.adapters.engines.scripted import ScriptedEngine
 from repurposeflow.adapters.memory import MemoryStore
 from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema, make_engine
+from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
-from repurposeflow.domain.ports import RenderRequest, UnitOfWork
+from repurposeflow.domain.ports import UnitOfWork
 from repurposeflow.domain.text import check_input
 from repurposeflow.services import users
 from repurposeflow.services.repurpose import RepurposeRequest, repurpose

@@ -19,16 +19,16 @@ import platformdirs
 from repurposeflow.adapters.clock import SystemClock
 from repurposeflow.domain.enums import Tier
 from repurposeflow.domain.errors import InvalidInput
+from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.ports import (
     BillingGateway,
     Clock,
     ContentEngine,
-    GenerationJob,
     IdentityVerifier,
     JobRunner,
-    ProgressEvent,
     UnitOfWork,
 )
+from repurposeflow.domain.progress import ProgressEvent
 
 ENGINES = ("local", "openai", "anthropic", "scripted")
 _ENV_PREFIX = "REPURPOSEFLOW_"
@@ -96,7 +96,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         engine=engine,
         user=str(values.get("user", "local")),
         email=str(values.get("email", "you@localhost")),
-        tier=tier,  # type: ignore[arg-type]
+        tier=tier,
         concurrency=concurrency,
         config_file=config_path,
     )

@@ -14,7 +14,8 @@ from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.engines.scripted import ScriptedEngine
 from repurposeflow.bootstrap import App, HttpSettings, build_content_engine, load_settings
 from repurposeflow.domain.errors import Unauthorized, WebhookRejected
-from repurposeflow.domain.ports import ContentEngine, Identity, VerifiedWebhook
+from repurposeflow.domain.external import Identity, VerifiedWebhook
+from repurposeflow.domain.ports import ContentEngine
 from repurposeflow.entrypoints.http import create_app
 
 NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)

@@ -17,7 +17,7 @@ from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.memory import MemoryStore
 from repurposeflow.bootstrap import App
 from repurposeflow.domain.errors import JobRejected
-from repurposeflow.domain.ports import GenerationJob
+from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.entrypoints.http import create_app
 from tests.http.conftest import ARTICLE, NOW, auth, http_settings, make_app
 

@@ -22,6 +22,7 @@ from repurposeflow.domain.enums import (
 from repurposeflow.domain.errors import DuplicateUser
 from repurposeflow.domain.model import (
     Generation,
+    HistoryCursor,
     Subscription,
     TokenUsage,
     UsageEvent,
@@ -29,7 +30,6 @@ from repurposeflow.domain.model import (
     VoiceSettings,
     WebhookEvent,
 )
-from repurposeflow.domain.ports import HistoryCursor
 from repurposeflow.domain.quota import Quota
 
 NOW = datetime(2026, 3, 14, 9, 30, 15, 123456, tzinfo=UTC)

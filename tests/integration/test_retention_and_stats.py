@@ -24,7 +24,7 @@ from repurposeflow.domain.enums import (
     UsageEventType,
 )
 from repurposeflow.domain.model import UsageEvent
-from repurposeflow.domain.ports import RetentionReport
+from repurposeflow.domain.stats import RetentionReport
 from repurposeflow.services import maintenance
 from tests.integration.test_repository_contract import make_event, make_generation, make_user
 

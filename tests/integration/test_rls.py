@@ -27,7 +27,7 @@ from repurposeflow.domain.enums import (
 )
 from repurposeflow.domain.errors import NotFound
 from repurposeflow.domain.model import UsageEvent, VoiceSettings
-from repurposeflow.domain.ports import PlatformPopularity
+from repurposeflow.domain.stats import PlatformPopularity
 from tests.integration.test_repository_contract import (
     make_event,
     make_generation,

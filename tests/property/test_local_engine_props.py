@@ -7,10 +7,10 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
 from repurposeflow.adapters.engines.local import LocalEngine
+from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.errors import InvalidInput
 from repurposeflow.domain.model import VoiceSettings
-from repurposeflow.domain.ports import RenderRequest
 from repurposeflow.domain.text import check_input
 from repurposeflow.domain.validation import DEFAULT_BANNED_PHRASES, ValidationContext, validate
 

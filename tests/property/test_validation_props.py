@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from repurposeflow.domain.enums import Platform
 from repurposeflow.domain.errors import InvalidInput
+from repurposeflow.domain.measure import spoken_seconds
 from repurposeflow.domain.platforms import (
     EmailOutput,
     InstagramOutput,
@@ -23,7 +24,6 @@ from repurposeflow.domain.platforms import (
     TikTokOutput,
     TwitterOutput,
     output_from_dict,
-    spoken_seconds,
 )
 from repurposeflow.domain.validation import (
     DEFAULT_BANNED_PHRASES,

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from repurposeflow.domain.validation import x_weighted_length
+from repurposeflow.domain.measure import x_weighted_length
 
 URL_WEIGHT = 23
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))

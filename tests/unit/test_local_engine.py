@@ -15,7 +15,9 @@ from repurposeflow.adapters.engines.local import LocalEngine
 from repurposeflow.adapters.engines.local.document import read_document
 from repurposeflow.adapters.engines.local.markup import extract_blocks
 from repurposeflow.adapters.engines.local.style import style_of
+from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
+from repurposeflow.domain.measure import x_weighted_length
 from repurposeflow.domain.model import Brief, VoiceSettings
 from repurposeflow.domain.platforms import (
     EmailOutput,
@@ -26,14 +28,9 @@ from repurposeflow.domain.platforms import (
     TikTokOutput,
     TwitterOutput,
 )
-from repurposeflow.domain.ports import ContentEngine, RenderRequest
+from repurposeflow.domain.ports import ContentEngine
 from repurposeflow.domain.text import check_input
-from repurposeflow.domain.validation import (
-    ValidationContext,
-    ungrounded_facts,
-    validate,
-    x_weighted_length,
-)
+from repurposeflow.domain.validation import ValidationContext, ungrounded_facts, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "tests" / "fixtures" / "inputs"

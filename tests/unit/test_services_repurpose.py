@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from repurposeflow.adapters.engines.scripted import CANNED, FunctionEngine, ScriptedEngine
+from repurposeflow.adapters.engines.function import FunctionEngine
+from repurposeflow.adapters.engines.scripted import CANNED, ScriptedEngine
+from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tier, Tone, UsageEventType
 from repurposeflow.domain.errors import (
     EmptyInput,
@@ -20,7 +22,6 @@ from repurposeflow.domain.errors import (
     QuotaExhausted,
     UserNotFound,
 )
-from repurposeflow.domain.ports import RenderRequest
 from repurposeflow.services.maintenance import sweep_stale_pending
 from repurposeflow.services.repurpose import regenerate
 from repurposeflow.services.users import change_tier, delete_user, set_voice
@@ -291,25 +292,29 @@ def test_a_stored_output_is_always_valid(world: World) -> None:
 
 
 def test_platforms_render_concurrently() -> None:
-    world = make_world(ScriptedEngine(latency=0.05))
+    # Each render waits until all six are in flight at once: run one after another,
+    # they would break the barrier and fail.
+    world = make_world(ScriptedEngine(meet=len(Platform)))
     world.add_user()
     assert world.run().status is GenerationStatus.COMPLETED
-    assert world.engine.max_overlap > 1
+    assert world.engine.max_overlap == len(Platform)
 
 
 def test_concurrency_is_bounded() -> None:
-    world = make_world(ScriptedEngine(latency=0.02))
+    # Renders meet in pairs: two run together, and never a third beside them.
+    world = make_world(ScriptedEngine(meet=2))
     world.add_user()
     from repurposeflow.services.repurpose import RepurposeRequest, repurpose
 
-    repurpose(
+    result = repurpose(
         world.uow(),
         world.engine,
         world.clock,
         RepurposeRequest("user_1", SOURCE),
-        max_concurrency=1,
+        max_concurrency=2,
     )
-    assert world.engine.max_overlap == 1
+    assert result.status is GenerationStatus.COMPLETED
+    assert world.engine.max_overlap == 2
 
 
 # --- the stale sweep -----------------------------------------------------------------
@@ -568,8 +573,8 @@ class _WrongPlatformEngine(ScriptedEngine):
     """A broken adapter: answers every request with a Threads output."""
 
     def render(self, request: RenderRequest):  # type: ignore[no-untyped-def]
+        from repurposeflow.domain.engine import PlatformDraft
         from repurposeflow.domain.platforms import output_from_dict
-        from repurposeflow.domain.ports import PlatformDraft
 
         draft = super().render(request)
         wrong = output_from_dict(Platform.THREADS, CANNED[Platform.THREADS])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repurposeflow.domain.platforms import TikTokOutput, spoken_seconds
+from repurposeflow.domain.measure import spoken_seconds
+from repurposeflow.domain.platforms import TikTokOutput
 
 INPUTS = Path(__file__).resolve().parents[1] / "fixtures" / "inputs"
 

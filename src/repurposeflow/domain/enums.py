@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Self
 
 
 class _Choice(enum.StrEnum):
@@ -11,7 +12,7 @@ class _Choice(enum.StrEnum):
         return tuple(member.value for member in cls)
 
     @classmethod
-    def parse(cls, value: str | _Choice) -> _Choice:
+    def parse(cls, value: str | _Choice) -> Self:
         """Parse a user-supplied value; the error lists every valid choice."""
         from repurposeflow.domain.errors import InvalidChoice
 

@@ -243,3 +243,12 @@ class WebhookEvent:
     processed_at: datetime | None = None
     error_message: str | None = None
     retry_count: int = 0
+
+
+@attrs.frozen
+class HistoryCursor:
+    """Keyset position in a person's history: generations strictly older than
+    (created_at, id)."""
+
+    created_at: datetime
+    id: uuid.UUID

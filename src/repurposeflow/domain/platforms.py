@@ -6,7 +6,6 @@ platform's JSON column and ``output_from_dict`` reads it back, refusing unknown 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -14,6 +13,7 @@ import attrs
 
 from repurposeflow.domain.enums import Platform
 from repurposeflow.domain.errors import InvalidInput
+from repurposeflow.domain.measure import spoken_seconds
 
 X_MAX_WEIGHTED = 280
 THREADS_MAX_CHARS = 500
@@ -26,35 +26,10 @@ INSTAGRAM_MAX_SLIDES = 20
 TIKTOK_MAX_CAPTION = 2200
 EMAIL_MAX_SUBJECT = 60
 EMAIL_PREHEADER_RANGE = (40, 100)
-SPOKEN_WORDS_PER_MINUTE = 150
-# Chinese and Japanese have no spaces to count words by; speech in both runs at roughly
-# 250 characters a minute.
-SPOKEN_CJK_CHARS_PER_MINUTE = 250
-
-_WORDS = re.compile(r"\S+")
-# Han (with the iteration marks 々 and 〆) and kana: each one is said aloud.
-_SPOKEN_CJK = re.compile(
-    r"[\u3005\u3006\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    r"\uff66-\uff9f\U00020000-\U0003134f]"
-)
-# CJK punctuation and full-width symbols are silent; left in, they would count as words.
-_SILENT_CJK = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]")
 
 
 def _strs(values: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
-
-
-def spoken_seconds(text: str) -> int:
-    """Seconds to say ``text`` aloud: about 150 words a minute, and 250 characters a
-    minute for Chinese and Japanese, which a whitespace count would take for one word."""
-    cjk = len(_SPOKEN_CJK.findall(text))
-    rest = _SILENT_CJK.sub(" ", _SPOKEN_CJK.sub(" ", text)) if cjk else text
-    words = len(_WORDS.findall(rest))
-    # Integer arithmetic: 150 words or 250 characters is exactly one minute.
-    per_minute = SPOKEN_WORDS_PER_MINUTE * SPOKEN_CJK_CHARS_PER_MINUTE
-    units = words * SPOKEN_CJK_CHARS_PER_MINUTE + cjk * SPOKEN_WORDS_PER_MINUTE
-    return -(-units * 60 // per_minute)
 
 
 @attrs.frozen

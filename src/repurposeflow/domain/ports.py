@@ -1,39 +1,40 @@
-"""Ports: what the services need from the world, as typing.Protocol.
+"""Ports: what the services need from the world, as typing.Protocol, and nothing else.
 
 Adapters implement them (``adapters.memory`` is the reference); services only see these.
 Every store raises the same domain errors (``DuplicateUser``, ...) for the same misuse.
+The values that cross them live beside their subject: ``engine``, ``progress``,
+``stats``, ``external`` and ``model``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Mapping
+from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
-import attrs
-
-from repurposeflow.domain.enums import (
-    GenerationStatus,
-    Platform,
-    SubscriptionStatus,
-    Tier,
-    Tone,
+from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
+from repurposeflow.domain.enums import GenerationStatus, Platform, SubscriptionStatus, Tier, Tone
+from repurposeflow.domain.external import (
+    CheckoutSession,
+    Identity,
+    SubscriptionSnapshot,
+    VerifiedWebhook,
 )
+from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import (
-    Brief,
     Generation,
+    HistoryCursor,
     Subscription,
-    TokenUsage,
     UsageEvent,
     User,
     VoiceSettings,
     WebhookEvent,
 )
-from repurposeflow.domain.platforms import PlatformOutput
+from repurposeflow.domain.progress import ProgressEvent
 from repurposeflow.domain.quota import Quota
+from repurposeflow.domain.stats import DailyVolume, LatencyStats, PlatformPopularity, TierStat
 
 # --- clock --------------------------------------------------------------------------
 
@@ -85,14 +86,6 @@ class UserRepository(Protocol):
 
     def refund(self, user_id: uuid.UUID, charged_reset_at: datetime) -> bool:
         """Give back one unit if the user's window is still ``charged_reset_at``."""
-
-
-@attrs.frozen
-class HistoryCursor:
-    """Keyset position: generations strictly older than (created_at, id)."""
-
-    created_at: datetime
-    id: uuid.UUID
 
 
 class GenerationRepository(Protocol):
@@ -159,42 +152,6 @@ class WebhookEventRepository(Protocol):
 # --- retention and monitoring ---------------------------------------------------------
 
 
-@attrs.frozen
-class RetentionReport:
-    generations_archived: int = 0
-    usage_logs_aggregated: int = 0
-    usage_daily_rows: int = 0
-    webhook_events_deleted: int = 0
-
-
-@attrs.frozen
-class TierStat:
-    tier: Tier
-    user_count: int
-    total_generations: int
-
-
-@attrs.frozen
-class DailyVolume:
-    day: date
-    generations: int
-    active_users: int
-
-
-@attrs.frozen
-class PlatformPopularity:
-    platform: Platform
-    usage_count: int
-
-
-@attrs.frozen
-class LatencyStats:
-    samples: int
-    avg_ms: float | None
-    median_ms: float | None
-    p95_ms: float | None
-
-
 class MaintenanceRepository(Protocol):
     """Retention and the seed's monitoring queries, as each store does them best."""
 
@@ -219,12 +176,25 @@ class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the block without ``commit()``
     rolls back."""
 
-    users: UserRepository
-    generations: GenerationRepository
-    usage: UsageLogRepository
-    subscriptions: SubscriptionRepository
-    webhooks: WebhookEventRepository
-    maintenance: MaintenanceRepository
+    # Read-only to the services (properties), so an adapter may hold its own
+    # repository classes in plain attributes.
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def generations(self) -> GenerationRepository: ...
+
+    @property
+    def usage(self) -> UsageLogRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookEventRepository: ...
+
+    @property
+    def maintenance(self) -> MaintenanceRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -247,40 +217,6 @@ class UnitOfWorkFactory(Protocol):
 # --- content engine -------------------------------------------------------------------
 
 
-@attrs.frozen
-class Analysis:
-    brief: Brief
-    usage: TokenUsage
-    model: str
-
-
-@attrs.frozen
-class PlatformDraft:
-    output: PlatformOutput
-    usage: TokenUsage
-    model: str
-
-    @property
-    def platform(self) -> Platform:
-        return self.output.platform
-
-
-@attrs.frozen
-class RenderRequest:
-    """Everything one platform render needs. Engines put ``source`` and ``brief`` (shared
-    by every platform) first in their prompts and the platform part last, so provider
-    prompt caches hit."""
-
-    source: str
-    brief: Brief
-    platform: Platform
-    tone: Tone
-    voice: VoiceSettings = attrs.field(factory=VoiceSettings)
-    # The previous attempt and what was wrong with it: a repair, not a fresh render.
-    previous: PlatformOutput | None = None
-    violations: tuple[str, ...] = ()
-
-
 @runtime_checkable
 class ContentEngine(Protocol):
     """Turns source text into platform drafts. Raises EngineError when it cannot."""
@@ -298,39 +234,6 @@ class ContentEngine(Protocol):
 # --- billing and identity (adapters arrive with [5/7]) -----------------------------------
 
 
-@attrs.frozen
-class CheckoutSession:
-    id: str
-    url: str
-
-
-@attrs.frozen
-class SubscriptionSnapshot:
-    """The billing provider's current view of a subscription (fetched on ties)."""
-
-    stripe_subscription_id: str
-    stripe_customer_id: str
-    stripe_price_id: str
-    status: SubscriptionStatus
-    current_period_start: datetime
-    current_period_end: datetime
-    amount_cents: int
-    currency: str
-    interval: str
-    cancel_at_period_end: bool = False
-    canceled_at: datetime | None = None
-    trial_start: datetime | None = None
-    trial_end: datetime | None = None
-
-
-@attrs.frozen
-class VerifiedWebhook:
-    event_id: str
-    event_type: str
-    created: datetime
-    payload: Mapping[str, Any]
-
-
 class BillingGateway(Protocol):
     def create_checkout_session(
         self, *, customer_email: str, tier: Tier, success_url: str, cancel_url: str, user_ref: str
@@ -346,13 +249,6 @@ class BillingGateway(Protocol):
         """Raises WebhookRejected on a bad signature, stale timestamp or malformed body."""
 
 
-@attrs.frozen
-class Identity:
-    clerk_user_id: str
-    email: str | None = None
-    full_name: str | None = None
-
-
 class IdentityVerifier(Protocol):
     def verify_session_token(self, token: str) -> Identity:
         """Raises Unauthorized for a missing, expired or forged token."""
@@ -364,46 +260,11 @@ class IdentityVerifier(Protocol):
 # --- progress -------------------------------------------------------------------------
 
 
-@attrs.frozen
-class ProgressEvent:
-    """One step of a generation, for a CLI progress display or an HTTP event stream.
-
-    kinds: started, cached, analyzing, analyzed, rendering, repairing, rendered,
-    platform_failed, finished.
-    """
-
-    kind: str
-    platform: Platform | None = None
-    detail: str = ""
-    violations: Sequence[str] = ()
-
-
 class ProgressListener(Protocol):
     def __call__(self, event: ProgressEvent) -> None: ...
 
 
-@attrs.frozen
-class Price:
-    """USD per million tokens."""
-
-    input: Decimal
-    cached_input: Decimal
-    output: Decimal
-
-
 # --- background jobs ------------------------------------------------------------------
-
-
-@attrs.frozen
-class GenerationJob:
-    """Run the pending generation ``generation_id`` for ``clerk_user_id``: plain values
-    only, so a queue in another process can carry it."""
-
-    generation_id: uuid.UUID
-    clerk_user_id: str
-    engine: str
-    user_agent: str | None = None
-    ip_address: str | None = None
 
 
 class JobRunner(Protocol):

@@ -38,7 +38,7 @@ from repurposeflow.domain.errors import (
     StoreUnavailable,
 )
 from repurposeflow.domain.model import Generation, User
-from repurposeflow.domain.ports import ProgressEvent
+from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.quota import display_limit
 from repurposeflow.domain.text import decode_input, parse_platforms
 from repurposeflow.entrypoints.present import (
@@ -126,11 +126,13 @@ class _ProgressView:
             return
         name = TITLES[event.platform] if event.platform else ""
         line = {
-            "analyzing": "[dim]Reading the source…[/]",
-            "rendering": f"[dim]  writing {name}…[/]",
-            "repairing": f"[yellow]  ↻ {name}: fixing {escape('; '.join(event.violations))}[/]",
-            "rendered": f"[green]  ✓ {name}[/]",
-            "platform_failed": f"[red]  ✗ {name}: {escape(event.detail)}[/]",
+            ProgressKind.ANALYZING: "[dim]Reading the source…[/]",
+            ProgressKind.RENDERING: f"[dim]  writing {name}…[/]",
+            ProgressKind.REPAIRING: (
+                f"[yellow]  ↻ {name}: fixing {escape('; '.join(event.violations))}[/]"
+            ),
+            ProgressKind.RENDERED: f"[green]  ✓ {name}[/]",
+            ProgressKind.PLATFORM_FAILED: f"[red]  ✗ {name}: {escape(event.detail)}[/]",
         }.get(event.kind)
         if line:
             with self.lock:

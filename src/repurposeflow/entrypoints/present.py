@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repurposeflow.domain.enums import Platform
+from repurposeflow.domain.measure import char_count, x_weighted_length
 from repurposeflow.domain.model import Generation
 from repurposeflow.domain.platforms import (
     EMAIL_MAX_SUBJECT,
@@ -17,7 +18,6 @@ from repurposeflow.domain.platforms import (
     InstagramOutput,
     output_from_dict,
 )
-from repurposeflow.domain.validation import char_count, x_weighted_length
 
 TITLES = {
     Platform.TIKTOK: "TikTok",

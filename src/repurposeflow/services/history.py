@@ -11,8 +11,8 @@ import attrs
 
 from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import GenerationNotFound, InvalidInput
-from repurposeflow.domain.model import Generation
-from repurposeflow.domain.ports import Clock, HistoryCursor, UnitOfWork
+from repurposeflow.domain.model import Generation, HistoryCursor
+from repurposeflow.domain.ports import Clock, UnitOfWork
 from repurposeflow.services.users import require_user
 
 MAX_PAGE = 100

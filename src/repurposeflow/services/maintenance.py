@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import attrs
 
-from repurposeflow.domain.ports import (
-    Clock,
+from repurposeflow.domain.ports import Clock, UnitOfWork
+from repurposeflow.domain.stats import (
     DailyVolume,
     LatencyStats,
     PlatformPopularity,
     RetentionReport,
     TierStat,
-    UnitOfWork,
 )
 from repurposeflow.services.repurpose import settle_failed_generation
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import attrs
 
+from repurposeflow.domain.engine import PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tone, UsageEventType
 from repurposeflow.domain.errors import (
     EngineError,
@@ -26,6 +27,7 @@ from repurposeflow.domain.errors import (
     QuotaExhausted,
     UserNotFound,
 )
+from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import (
     Brief,
     Generation,
@@ -36,16 +38,8 @@ from repurposeflow.domain.model import (
     status_for,
 )
 from repurposeflow.domain.platforms import PlatformOutput
-from repurposeflow.domain.ports import (
-    Clock,
-    ContentEngine,
-    GenerationJob,
-    JobRunner,
-    PlatformDraft,
-    ProgressEvent,
-    RenderRequest,
-    UnitOfWork,
-)
+from repurposeflow.domain.ports import Clock, ContentEngine, JobRunner, UnitOfWork
+from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.text import check_input, content_hash, parse_platforms, request_key
 from repurposeflow.domain.validation import ValidationContext, validate
 from repurposeflow.services.users import require_user
@@ -127,26 +121,30 @@ def _render_one(
     """Render, validate, and give an invalid draft exactly one repair attempt."""
     platform = request.platform
     usage = TokenUsage()
-    emit(ProgressEvent("rendering", platform))
+    emit(ProgressEvent(ProgressKind.RENDERING, platform))
     try:
         draft: PlatformDraft = _same_platform(engine.render(request), platform)
         usage += draft.usage
         violations = [str(v) for v in validate(draft.output, ctx)]
         if violations:
-            emit(ProgressEvent("repairing", platform, violations=tuple(violations)))
+            emit(ProgressEvent(ProgressKind.REPAIRING, platform, violations=tuple(violations)))
             repair = attrs.evolve(request, previous=draft.output, violations=tuple(violations))
             draft = _same_platform(engine.render(repair), platform)
             usage += draft.usage
             violations = [str(v) for v in validate(draft.output, ctx)]
     except Exception as exc:  # an engine fault fails this platform only
         reason = f"{type(exc).__name__}: {exc}" if not str(exc).strip() else str(exc)
-        emit(ProgressEvent("platform_failed", platform, detail=reason))
+        emit(ProgressEvent(ProgressKind.PLATFORM_FAILED, platform, detail=reason))
         return _PlatformOutcome(platform, None, usage, None, reason)
     if violations:
         reason = "still invalid after one repair: " + "; ".join(violations)
-        emit(ProgressEvent("platform_failed", platform, detail=reason, violations=violations))
+        emit(
+            ProgressEvent(
+                ProgressKind.PLATFORM_FAILED, platform, detail=reason, violations=violations
+            )
+        )
         return _PlatformOutcome(platform, None, usage, draft.model, reason)
-    emit(ProgressEvent("rendered", platform))
+    emit(ProgressEvent(ProgressKind.RENDERED, platform))
     return _PlatformOutcome(platform, draft.output, usage, draft.model, None)
 
 
@@ -216,7 +214,7 @@ def start_generation(
                 )
             )
             uow.commit()
-            emit(ProgressEvent("cached", detail=str(cached.id)))
+            emit(ProgressEvent(ProgressKind.CACHED, detail=str(cached.id)))
             return RepurposeResult(cached, cached=True)
         now = clock.now()
         window = _reserve_or_raise(uow, user, now)
@@ -236,7 +234,7 @@ def start_generation(
         uow.generations.add(gen)
         uow.usage.add(_usage_event(gen, UsageEventType.GENERATION_STARTED, now, request=request))
         uow.commit()
-    emit(ProgressEvent("started", detail=str(gen.id)))
+    emit(ProgressEvent(ProgressKind.STARTED, detail=str(gen.id)))
     return RepurposeResult(gen)
 
 
@@ -267,10 +265,10 @@ def run_generation(
 
     usage = TokenUsage()
     try:
-        emit(ProgressEvent("analyzing"))
+        emit(ProgressEvent(ProgressKind.ANALYZING))
         analysis = engine.analyze(source, tone)
         usage += analysis.usage
-        emit(ProgressEvent("analyzed", detail=analysis.brief.core_message))
+        emit(ProgressEvent(ProgressKind.ANALYZED, detail=analysis.brief.core_message))
         gen = attrs.evolve(
             gen,
             core_message=analysis.brief.core_message,
@@ -298,7 +296,7 @@ def run_generation(
         # Analysis failed (or something unexpected): nothing was delivered.
         elapsed = int((time.perf_counter() - started) * 1000)
         failed = _finish_failed(uow, clock, gen, f"analysis failed: {exc}", usage, elapsed, request)
-        emit(ProgressEvent("finished", detail=failed.status.value))
+        emit(ProgressEvent(ProgressKind.FINISHED, detail=failed.status.value))
         return RepurposeResult(failed)
 
     for outcome in outcomes:
@@ -312,7 +310,7 @@ def run_generation(
         failed = _finish_failed(
             uow, clock, attrs.evolve(gen, platform_errors=errors), summary, usage, elapsed, request
         )
-        emit(ProgressEvent("finished", detail=failed.status.value))
+        emit(ProgressEvent(ProgressKind.FINISHED, detail=failed.status.value))
         return RepurposeResult(failed)
 
     finished = attrs.evolve(
@@ -338,7 +336,7 @@ def run_generation(
         )
         uow.usage.add(_usage_event(finished, kind, clock.now(), usage=usage, request=request))
         uow.commit()
-    emit(ProgressEvent("finished", detail=status.value))
+    emit(ProgressEvent(ProgressKind.FINISHED, detail=status.value))
     return RepurposeResult(finished)
 
 
@@ -523,5 +521,5 @@ def regenerate(
             )
         )
         uow.commit()
-    emit(ProgressEvent("finished", detail=status.value))
+    emit(ProgressEvent(ProgressKind.FINISHED, detail=status.value))
     return updated

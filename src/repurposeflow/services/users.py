@@ -103,28 +103,36 @@ def set_voice(
     instagram_hashtag_cap: int | None = None,
 ) -> VoiceSettings:
     """Change any of the voice settings; the ones not given stay."""
-    changes: dict[str, object] = {}
-    if default_tone is not None:
-        changes["default_tone"] = Tone.parse(default_tone)
+    tone = Tone.parse(default_tone) if default_tone is not None else None
+    phrases: tuple[str, ...] | None = None
     if banned_phrases is not None:
         phrases = tuple(dict.fromkeys(p.strip() for p in banned_phrases if p.strip()))
         if len(phrases) > MAX_BANNED_PHRASES:
             raise InvalidInput(f"At most {MAX_BANNED_PHRASES} banned phrases.")
-        changes["banned_phrases"] = phrases
+    samples: tuple[str, ...] | None = None
     if sample_posts is not None:
         samples = tuple(s.strip() for s in sample_posts if s.strip())
         if len(samples) > MAX_SAMPLE_POSTS or any(len(s) > MAX_SAMPLE_CHARS for s in samples):
             raise InvalidInput(
                 f"At most {MAX_SAMPLE_POSTS} sample posts of {MAX_SAMPLE_CHARS} characters each."
             )
-        changes["sample_posts"] = samples
-    if instagram_hashtag_cap is not None:
-        if not 0 <= instagram_hashtag_cap <= INSTAGRAM_HARD_HASHTAG_CAP:
-            raise InvalidInput(f"The Instagram hashtag cap must be 0-{INSTAGRAM_HARD_HASHTAG_CAP}.")
-        changes["instagram_hashtag_cap"] = instagram_hashtag_cap
+    if instagram_hashtag_cap is not None and not (
+        0 <= instagram_hashtag_cap <= INSTAGRAM_HARD_HASHTAG_CAP
+    ):
+        raise InvalidInput(f"The Instagram hashtag cap must be 0-{INSTAGRAM_HARD_HASHTAG_CAP}.")
     with uow:
         user = require_user(uow, clerk_user_id)
-        voice = attrs.evolve(user.voice, **changes)
+        old = user.voice
+        voice = VoiceSettings(
+            default_tone=tone if tone is not None else old.default_tone,
+            banned_phrases=phrases if phrases is not None else old.banned_phrases,
+            sample_posts=samples if samples is not None else old.sample_posts,
+            instagram_hashtag_cap=(
+                instagram_hashtag_cap
+                if instagram_hashtag_cap is not None
+                else old.instagram_hashtag_cap
+            ),
+        )
         uow.users.set_voice(user.id, voice)
         uow.commit()
         return voice

@@ -1,8 +1,6 @@
-"""Engines for tests and benchmarks.
-
-``ScriptedEngine``: canned, valid outputs with a fixed latency, scripted faults and
-token counts, and a record of how many calls overlapped (to prove concurrency without
-timing assertions). ``FunctionEngine``: every answer comes from functions you pass.
+"""The scripted engine, for tests and benchmarks: canned, valid outputs with a fixed
+latency, scripted faults and token counts, a record of how many calls overlapped, and a
+barrier renders can meet at, so a test proves concurrency without timing anything.
 """
 
 from __future__ import annotations
@@ -10,15 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
-from repurposeflow.domain.errors import EngineError
 from repurposeflow.domain.model import Brief, TokenUsage
-from repurposeflow.domain.platforms import PlatformOutput, output_from_dict
-from repurposeflow.domain.ports import Analysis, PlatformDraft, RenderRequest
+from repurposeflow.domain.platforms import output_from_dict
 
 # Canned outputs: no digits or links, so they are grounded in any source.
 CANNED: dict[Platform, dict[str, Any]] = {
@@ -95,7 +92,13 @@ _INVALID: dict[Platform, dict[str, Any]] = {
 
 class ScriptedEngine:
     """Canned valid output after ``latency`` seconds; faults are consumed in order per
-    platform (``"analyze"`` for the analysis call)."""
+    platform (``"analyze"`` for the analysis call).
+
+    ``meet=n``: every render waits until ``n`` renders are in flight together (a
+    ``threading.Barrier``). Renders that run one after another never get there: after
+    ``meet_timeout`` seconds the render fails with ``BrokenBarrierError``, so a test of
+    concurrency fails instead of passing by luck.
+    """
 
     name = "scripted"
 
@@ -107,8 +110,11 @@ class ScriptedEngine:
         outputs: Mapping[Platform, Mapping[str, Any]] | None = None,
         tokens: tuple[int, int, int] = (100, 0, 50),
         model: str = "scripted-1",
+        meet: int | None = None,
+        meet_timeout: float = 10.0,
     ) -> None:
         self.latency = latency
+        self._barrier = threading.Barrier(meet, timeout=meet_timeout) if meet else None
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         for key, items in (faults or {}).items():
             self._faults[str(key)].extend(items)
@@ -138,6 +144,8 @@ class ScriptedEngine:
             queue = self._faults.get(str(platform) if platform else "analyze")
             fault = queue.popleft() if queue else None
         try:
+            if self._barrier is not None and platform is not None:
+                self._barrier.wait()
             if self.latency:
                 time.sleep(self.latency)
         finally:
@@ -165,38 +173,3 @@ class ScriptedEngine:
         fault = self._call("render", request.platform)
         data = _INVALID[request.platform] if fault == "invalid" else self._outputs[request.platform]
         return PlatformDraft(output_from_dict(request.platform, data), self._usage(), self._model)
-
-
-class FunctionEngine:
-    """An engine whose answers come from plain functions (pydantic-ai's FunctionModel)."""
-
-    name = "function"
-
-    def __init__(
-        self,
-        render: Callable[[RenderRequest], PlatformOutput | Mapping[str, Any]],
-        analyze: Callable[[str, Tone], Brief] | None = None,
-        model: str = "function-1",
-    ) -> None:
-        self._render = render
-        self._analyze = analyze
-        self._model = model
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    def analyze(self, source: str, tone: Tone) -> Analysis:
-        if self._analyze is None:
-            brief = Brief(source[:200], (source[:200],), "", "")
-        else:
-            brief = self._analyze(source, tone)
-        return Analysis(brief, TokenUsage(), self._model)
-
-    def render(self, request: RenderRequest) -> PlatformDraft:
-        result = self._render(request)
-        if isinstance(result, Mapping):
-            result = output_from_dict(request.platform, result)
-        if result.platform is not request.platform:
-            raise EngineError(f"asked for {request.platform}, got {result.platform}")
-        return PlatformDraft(result, TokenUsage(), self._model)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from repurposeflow.domain.errors import JobRejected
-from repurposeflow.domain.ports import GenerationJob
+from repurposeflow.domain.jobs import GenerationJob
 
 log = logging.getLogger("repurposeflow.jobs")
 

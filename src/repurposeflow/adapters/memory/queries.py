@@ -1,28 +1,14 @@
-"""The seed's monitoring queries over rows in Python: the in-memory store uses them,
-and SQLite borrows ``percentile`` where it has no PERCENTILE_CONT."""
+"""The seed's monitoring queries over rows in Python, for the in-memory store."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
 from repurposeflow.domain.enums import SubscriptionStatus
 from repurposeflow.domain.model import Generation, User
-from repurposeflow.domain.ports import DailyVolume, LatencyStats, PlatformPopularity, TierStat
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """PostgreSQL's PERCENTILE_CONT: linear interpolation between closest ranks."""
-    if not sorted_values:
-        return None
-    position = fraction * (len(sorted_values) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    if low == high:
-        return float(sorted_values[low])
-    weight = position - low
-    return sorted_values[low] * (1 - weight) + sorted_values[high] * weight
+from repurposeflow.domain.stats import DailyVolume, PlatformPopularity, TierStat
 
 
 def tier_stats(users: Iterable[User]) -> list[TierStat]:
@@ -57,15 +43,3 @@ def platform_popularity(
         PlatformPopularity(platform, n)  # type: ignore[arg-type]
         for platform, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-
-
-def latency(times_ms: Iterable[int]) -> LatencyStats:
-    values = sorted(float(t) for t in times_ms)
-    if not values:
-        return LatencyStats(0, None, None, None)
-    return LatencyStats(
-        samples=len(values),
-        avg_ms=sum(values) / len(values),
-        median_ms=percentile(values, 0.5),
-        p95_ms=percentile(values, 0.95),
-    )

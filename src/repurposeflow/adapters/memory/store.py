@@ -23,20 +23,21 @@ from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import DuplicateUser
 from repurposeflow.domain.model import (
     Generation,
+    HistoryCursor,
     Subscription,
     UsageEvent,
     User,
     VoiceSettings,
     WebhookEvent,
 )
-from repurposeflow.domain.ports import (
+from repurposeflow.domain.quota import Quota
+from repurposeflow.domain.stats import (
     DailyVolume,
-    HistoryCursor,
     LatencyStats,
     PlatformPopularity,
     TierStat,
+    latency_stats,
 )
-from repurposeflow.domain.quota import Quota
 
 _MISSING = object()
 
@@ -392,7 +393,7 @@ class MemoryMaintenanceRepository:
         return queries.platform_popularity(self._store.generations.values(), since)
 
     def latency(self, since: datetime) -> LatencyStats:
-        return queries.latency(
+        return latency_stats(
             g.generation_time_ms
             for g in self._store.generations.values()
             if g.created_at > since

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from repurposeflow.adapters.memory import queries
 from repurposeflow.adapters.sql.tables import (
     generations,
     generations_archive,
@@ -40,6 +39,7 @@ from repurposeflow.domain.enums import (
 from repurposeflow.domain.errors import DuplicateUser
 from repurposeflow.domain.model import (
     Generation,
+    HistoryCursor,
     Subscription,
     TokenUsage,
     UsageEvent,
@@ -47,14 +47,14 @@ from repurposeflow.domain.model import (
     VoiceSettings,
     WebhookEvent,
 )
-from repurposeflow.domain.ports import (
+from repurposeflow.domain.quota import Quota, month_start_after
+from repurposeflow.domain.stats import (
     DailyVolume,
-    HistoryCursor,
     LatencyStats,
     PlatformPopularity,
     TierStat,
+    latency_stats,
 )
-from repurposeflow.domain.quota import Quota, month_start_after
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -68,7 +68,7 @@ class Tx(Protocol):
 
     def execute(
         self, statement: sa.Executable, params: Sequence[Mapping[str, Any]] | None = None
-    ) -> CursorResult[Any]: ...
+    ) -> CursorResult[*tuple[Any, ...]]: ...
 
     def savepoint(self) -> Any: ...
 
@@ -858,7 +858,7 @@ class SqlMaintenanceRepository:
         if self._tx.dialect != "postgresql":
             # No PERCENTILE_CONT in SQLite: the same interpolation, in Python.
             values = self._tx.execute(sa.select(ms).where(*where)).scalars()
-            return queries.latency(values)
+            return latency_stats(values)
         row = self._tx.execute(
             sa.select(
                 sa.func.count(ms),

@@ -8,6 +8,8 @@ migrations alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from repurposeflow.adapters.sql.types import IPAddress, JSONDoc, TextList, UTCDateTime
@@ -102,7 +104,7 @@ sa.Index("ix_users_clerk_user_id", users.c.clerk_user_id)
 sa.Index("ix_users_subscription_tier", users.c.subscription_tier)
 
 
-def _generation_columns() -> list[sa.Column[object]]:
+def _generation_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column(

@@ -162,7 +162,7 @@ class SqlUnitOfWork:
 
     def execute(
         self, statement: sa.Executable, params: Sequence[Mapping[str, Any]] | None = None
-    ) -> CursorResult[Any]:
+    ) -> CursorResult[*tuple[Any, ...]]:
         conn = self._transaction()
         try:
             if params:

@@ -11,8 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from repurposeflow.bootstrap import App, HttpSettings
 from repurposeflow.domain.errors import Unauthorized
+from repurposeflow.domain.external import Identity
 from repurposeflow.domain.model import User
-from repurposeflow.domain.ports import Identity, JobRunner, UnitOfWork
+from repurposeflow.domain.ports import JobRunner, UnitOfWork
 from repurposeflow.entrypoints.http.progress import ProgressHub
 from repurposeflow.entrypoints.http.ratelimit import RateLimits
 from repurposeflow.services import users

@@ -13,7 +13,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from repurposeflow.domain.ports import GenerationJob, ProgressEvent
+from repurposeflow.domain.jobs import GenerationJob
+from repurposeflow.domain.progress import ProgressEvent
 
 Callback = Callable[[ProgressEvent], None]
 

@@ -29,10 +29,10 @@ from repurposeflow.adapters.engines.local import (
 from repurposeflow.adapters.engines.local.document import Document, DocumentCache
 from repurposeflow.adapters.engines.local.style import style_of
 from repurposeflow.adapters.engines.local.writer import Writer
+from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.model import TokenUsage
 from repurposeflow.domain.platforms import PlatformOutput
-from repurposeflow.domain.ports import Analysis, PlatformDraft, RenderRequest
 from repurposeflow.domain.validation import ValidationContext, validate
 
 MODEL = "local-extractive-1"

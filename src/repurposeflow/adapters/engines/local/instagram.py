@@ -6,8 +6,8 @@ from __future__ import annotations
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.writer import Writer, chars, clamp, key, unique
 from repurposeflow.domain import platforms as pf
+from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.platforms import InstagramOutput
-from repurposeflow.domain.validation import char_count
 
 
 def _cap(w: Writer) -> int:

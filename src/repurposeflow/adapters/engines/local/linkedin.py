@@ -8,8 +8,8 @@ import re
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.writer import Writer, chars
 from repurposeflow.domain import platforms as pf
+from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.platforms import LinkedInOutput
-from repurposeflow.domain.validation import char_count
 
 
 def write(w: Writer) -> LinkedInOutput:

@@ -10,8 +10,8 @@ from repurposeflow.adapters.engines.local.ranking import leans_back
 from repurposeflow.adapters.engines.local.sentences import Sentence
 from repurposeflow.adapters.engines.local.writer import Fits, Writer, chars, unique
 from repurposeflow.domain import platforms as pf
+from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.platforms import ThreadsOutput
-from repurposeflow.domain.validation import char_count
 
 _HASHTAG_LIKE = re.compile(r"(?<![\w&#])#([^\W_][\w]*)", re.UNICODE)
 

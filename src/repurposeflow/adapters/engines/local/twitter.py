@@ -8,8 +8,8 @@ import re
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.writer import Fits, Writer, unique
 from repurposeflow.domain import platforms as pf
+from repurposeflow.domain.measure import strip_thread_numbering, x_weighted_length
 from repurposeflow.domain.platforms import TwitterOutput
-from repurposeflow.domain.validation import strip_thread_numbering, x_weighted_length
 
 
 def _fits(text: str) -> bool:

@@ -21,14 +21,9 @@ from repurposeflow.adapters.engines.local.sentences import Sentence
 from repurposeflow.adapters.engines.local.style import Style
 from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS
 from repurposeflow.domain.enums import Tone
+from repurposeflow.domain.measure import char_count, strip_thread_numbering
 from repurposeflow.domain.model import Brief
-from repurposeflow.domain.validation import (
-    ValidationContext,
-    char_count,
-    leaks_in,
-    strip_thread_numbering,
-    ungrounded_facts,
-)
+from repurposeflow.domain.validation import ValidationContext, leaks_in, ungrounded_facts
 
 Fits = Callable[[str], bool]
 

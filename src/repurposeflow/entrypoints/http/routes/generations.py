@@ -16,8 +16,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import InvalidInput
+from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import Generation
-from repurposeflow.domain.ports import GenerationJob, ProgressEvent
+from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.entrypoints.http.deps import CallerDep, StateDep, UserUowDep
 from repurposeflow.entrypoints.http.schemas import (
     GenerationCreate,
@@ -110,7 +111,7 @@ def create_generation(
     finished = threading.Event()
 
     def on_event(event: ProgressEvent) -> None:
-        if event.kind == "finished":
+        if event.kind is ProgressKind.FINISHED:
             finished.set()
 
     job = GenerationJob(
@@ -203,7 +204,7 @@ def _owned_generation(generation_id: uuid.UUID, caller: CallerDep, uow: UserUowD
 
 def _progress_data(event: ProgressEvent) -> dict[str, Any]:
     return {
-        "kind": event.kind,
+        "kind": event.kind.value,
         "platform": event.platform.value if event.platform else None,
         "detail": event.detail,
         "violations": list(event.violations),
@@ -260,7 +261,7 @@ async def generation_events(
             except TimeoutError:
                 gen = await run_in_threadpool(read)
                 continue
-            if event.kind == "finished":
+            if event.kind is ProgressKind.FINISHED:
                 gen = await run_in_threadpool(read)
                 continue
             yield ServerSentEvent(event="progress", data=_progress_data(event))
