@@ -132,7 +132,7 @@ def test_storm_across_the_month_boundary(sql_engine: sa.Engine):
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_concurrent_settle_refunds_once(kind: str, request: pytest.FixtureRequest):
     """A sweeper and the worker both try to fail the same generation: one refund."""
-    from repurposeflow.services.repurpose import settle_failed_generation
+    from repurposeflow.services.charging import fail_and_refund
 
     engine = request.getfixturevalue("sqlite_engine" if kind == "sqlite" else "pg")
     clock = ManualClock(MARCH)
@@ -152,7 +152,7 @@ def test_concurrent_settle_refunds_once(kind: str, request: pytest.FixtureReques
         assert user.generations_count_current_month == 1
 
     settled = _storm(
-        20, lambda i: settle_failed_generation(SqlUnitOfWork(engine), clock, gen.id, "died")
+        20, lambda i: fail_and_refund(SqlUnitOfWork(engine), clock, gen.id, "died").failed_now
     )
 
     assert sorted(settled) == [False] * 19 + [True]

@@ -261,7 +261,7 @@ class IdentityVerifier(Protocol):
 
 
 class ProgressListener(Protocol):
-    def __call__(self, event: ProgressEvent) -> None: ...
+    def __call__(self, event: ProgressEvent, /) -> None: ...
 
 
 # --- background jobs ------------------------------------------------------------------

@@ -15,7 +15,7 @@ from repurposeflow.domain.stats import (
     RetentionReport,
     TierStat,
 )
-from repurposeflow.services.repurpose import settle_failed_generation
+from repurposeflow.services.charging import fail_and_refund
 
 STALE_AFTER = timedelta(minutes=15)
 GENERATIONS_ACTIVE_FOR = timedelta(days=90)
@@ -34,7 +34,7 @@ def sweep_stale_pending(
         with uow:
             ids = uow.generations.stale_pending(cutoff, batch_size)
         for gen_id in ids:
-            if settle_failed_generation(uow, clock, gen_id, "timed out: the worker stopped"):
+            if fail_and_refund(uow, clock, gen_id, "timed out: the worker stopped").failed_now:
                 swept += 1
         if len(ids) < batch_size:
             return swept

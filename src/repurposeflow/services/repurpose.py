@@ -1,6 +1,10 @@
 """The main job: reserve -> analyze once -> render platforms concurrently -> validate
 (one repair each) -> store -> usage log; refund when nothing was delivered; a repeat
-request returns the stored generation at no charge.
+request returns the stored generation at no charge. ``regenerate`` renders some platforms
+of a stored generation again, free.
+
+Charging (reserve, fail and refund) lives in ``charging``; rendering and repair in
+``render``.
 
 No transaction is held while an engine works: the reservation commits first, the
 results commit after, so a slow model never blocks anybody's quota.
@@ -10,47 +14,36 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 
 import attrs
 
-from repurposeflow.domain.engine import PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tone, UsageEventType
 from repurposeflow.domain.errors import (
-    EngineError,
     GenerationBusy,
     GenerationNotFound,
     InvalidInput,
     JobRejected,
-    QuotaExhausted,
-    UserNotFound,
 )
 from repurposeflow.domain.jobs import GenerationJob
-from repurposeflow.domain.model import (
-    Brief,
-    Generation,
-    TokenUsage,
-    UsageEvent,
-    User,
-    new_id,
-    status_for,
-)
-from repurposeflow.domain.platforms import PlatformOutput
-from repurposeflow.domain.ports import Clock, ContentEngine, JobRunner, UnitOfWork
+from repurposeflow.domain.model import Brief, Generation, TokenUsage, new_id, status_for
+from repurposeflow.domain.ports import Clock, ContentEngine, JobRunner, ProgressListener, UnitOfWork
 from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.text import check_input, content_hash, parse_platforms, request_key
-from repurposeflow.domain.validation import ValidationContext, validate
+from repurposeflow.services.charging import (
+    RunDetails,
+    fail_and_refund,
+    keeps_charge,
+    reserve_or_raise,
+)
+from repurposeflow.services.render import (
+    DEFAULT_CONCURRENCY,
+    quiet,
+    render_platforms,
+    total_usage,
+)
+from repurposeflow.services.usage import usage_event
 from repurposeflow.services.users import require_user
-
-DEFAULT_CONCURRENCY = 6
-
-Listener = Callable[[ProgressEvent], None]
-
-
-def _quiet(event: ProgressEvent) -> None:
-    return None
 
 
 @attrs.frozen
@@ -73,129 +66,18 @@ class RepurposeResult:
         return self.generation.status
 
 
-@attrs.frozen
-class _PlatformOutcome:
-    platform: Platform
-    output: PlatformOutput | None
-    usage: TokenUsage
-    model: str | None
-    error: str | None
-
-
-def _usage_event(
-    gen: Generation,
-    kind: UsageEventType,
-    now: datetime,
-    *,
-    platforms: Iterable[Platform] | None = None,
-    usage: TokenUsage | None = None,
-    request: RepurposeRequest | None = None,
-) -> UsageEvent:
-    return UsageEvent(
-        id=new_id(),
-        user_id=gen.user_id,
-        generation_id=gen.id,
-        event_type=kind,
-        platforms=tuple(platforms if platforms is not None else gen.selected_platforms),
-        tokens_used=usage.total_tokens if usage is not None else None,
-        estimated_cost_usd=usage.cost_usd if usage is not None else None,
-        user_agent=request.user_agent if request else None,
-        ip_address=request.ip_address if request else None,
-        created_at=now,
-    )
-
-
-def _same_platform(draft: PlatformDraft, platform: Platform) -> PlatformDraft:
-    """An engine's answer for another platform must never land in this one's column."""
-    if draft.output.platform is not platform:
-        raise EngineError(f"asked for {platform}, the engine answered with {draft.output.platform}")
-    return draft
-
-
-def _render_one(
-    engine: ContentEngine,
-    request: RenderRequest,
-    ctx: ValidationContext,
-    emit: Listener,
-) -> _PlatformOutcome:
-    """Render, validate, and give an invalid draft exactly one repair attempt."""
-    platform = request.platform
-    usage = TokenUsage()
-    emit(ProgressEvent(ProgressKind.RENDERING, platform))
-    try:
-        draft: PlatformDraft = _same_platform(engine.render(request), platform)
-        usage += draft.usage
-        violations = [str(v) for v in validate(draft.output, ctx)]
-        if violations:
-            emit(ProgressEvent(ProgressKind.REPAIRING, platform, violations=tuple(violations)))
-            repair = attrs.evolve(request, previous=draft.output, violations=tuple(violations))
-            draft = _same_platform(engine.render(repair), platform)
-            usage += draft.usage
-            violations = [str(v) for v in validate(draft.output, ctx)]
-    except Exception as exc:  # an engine fault fails this platform only
-        reason = f"{type(exc).__name__}: {exc}" if not str(exc).strip() else str(exc)
-        emit(ProgressEvent(ProgressKind.PLATFORM_FAILED, platform, detail=reason))
-        return _PlatformOutcome(platform, None, usage, None, reason)
-    if violations:
-        reason = "still invalid after one repair: " + "; ".join(violations)
-        emit(
-            ProgressEvent(
-                ProgressKind.PLATFORM_FAILED, platform, detail=reason, violations=violations
-            )
-        )
-        return _PlatformOutcome(platform, None, usage, draft.model, reason)
-    emit(ProgressEvent(ProgressKind.RENDERED, platform))
-    return _PlatformOutcome(platform, draft.output, usage, draft.model, None)
-
-
-def render_platforms(
-    engine: ContentEngine,
-    *,
-    source: str,
-    brief: Brief,
-    platforms: Sequence[Platform],
-    tone: Tone,
-    user: User,
-    max_concurrency: int = DEFAULT_CONCURRENCY,
-    emit: Listener = _quiet,
-) -> list[_PlatformOutcome]:
-    """Render every platform at once (bounded), in the order asked."""
-    ctx = ValidationContext.for_user(
-        source, user.voice.banned_phrases, user.voice.instagram_hashtag_cap
-    )
-    requests = [RenderRequest(source, brief, p, tone, user.voice) for p in platforms]
-    workers = max(1, min(max_concurrency, len(requests)))
-    if workers == 1:
-        return [_render_one(engine, r, ctx, emit) for r in requests]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-        return list(pool.map(lambda r: _render_one(engine, r, ctx, emit), requests))
-
-
-def _reserve_or_raise(uow: UnitOfWork, user: User, now: datetime) -> datetime:
-    quota = uow.users.reserve(user.id, now)
-    if quota is not None:
-        return quota.reset_at
-    current = uow.users.get(user.id)
-    if current is None or current.is_deleted:
-        raise UserNotFound(user.clerk_user_id)
-    view = current.quota.rolled(now)
-    raise QuotaExhausted(
-        used=view.count, limit=view.limit, reset_at=view.reset_at, tier=current.effective_tier
-    )
-
-
 def start_generation(
     uow: UnitOfWork,
     engine: ContentEngine,
     clock: Clock,
     request: RepurposeRequest,
     *,
-    on_progress: Listener | None = None,
+    on_progress: ProgressListener | None = None,
 ) -> RepurposeResult:
     """Check every input, then either return the stored twin of this request (no
     charge) or reserve one unit and store a *pending* generation for ``run_generation``.
     """
-    emit = on_progress or _quiet
+    emit = on_progress or quiet
     # Every input check comes before the store is touched: a bad input changes nothing.
     source = check_input(request.text)
     platforms = parse_platforms(request.platforms)
@@ -209,7 +91,7 @@ def start_generation(
         cached = uow.generations.find_by_request_key(user.id, key)
         if cached is not None:
             uow.usage.add(
-                _usage_event(
+                usage_event(
                     cached, UsageEventType.GENERATION_CACHED, clock.now(), usage=TokenUsage()
                 )
             )
@@ -217,7 +99,7 @@ def start_generation(
             emit(ProgressEvent(ProgressKind.CACHED, detail=str(cached.id)))
             return RepurposeResult(cached, cached=True)
         now = clock.now()
-        window = _reserve_or_raise(uow, user, now)
+        window = reserve_or_raise(uow, user, now)
         gen = Generation(
             id=new_id(),
             user_id=user.id,
@@ -232,7 +114,15 @@ def start_generation(
             created_at=now,
         )
         uow.generations.add(gen)
-        uow.usage.add(_usage_event(gen, UsageEventType.GENERATION_STARTED, now, request=request))
+        uow.usage.add(
+            usage_event(
+                gen,
+                UsageEventType.GENERATION_STARTED,
+                now,
+                user_agent=request.user_agent,
+                ip_address=request.ip_address,
+            )
+        )
         uow.commit()
     emit(ProgressEvent(ProgressKind.STARTED, detail=str(gen.id)))
     return RepurposeResult(gen)
@@ -245,13 +135,13 @@ def run_generation(
     request: RepurposeRequest,
     generation_id: uuid.UUID,
     *,
-    on_progress: Listener | None = None,
+    on_progress: ProgressListener | None = None,
     max_concurrency: int = DEFAULT_CONCURRENCY,
 ) -> RepurposeResult:
     """Do the engine work of a pending generation started by ``start_generation`` and
     store the outcome. A generation that is no longer pending (a job delivered twice,
     a run swept as stale) is returned as it is."""
-    emit = on_progress or _quiet
+    emit = on_progress or quiet
     started = time.perf_counter()
     with uow:
         user = require_user(uow, request.clerk_user_id)
@@ -264,69 +154,73 @@ def run_generation(
     source, platforms, tone = gen.input_content, gen.selected_platforms, gen.selected_tone
 
     usage = TokenUsage()
+    brief: Brief | None = None
+    model: str | None = None
+
+    def fail(reason: str, errors: Mapping[Platform, str] | None = None) -> Generation:
+        details = RunDetails(
+            usage=usage,
+            elapsed_ms=int((time.perf_counter() - started) * 1000),
+            brief=brief,
+            model=model,
+            platform_errors=dict(errors or {}),
+            user_agent=request.user_agent,
+            ip_address=request.ip_address,
+        )
+        return fail_and_refund(uow, clock, generation_id, reason, details).generation or gen
+
     try:
         emit(ProgressEvent(ProgressKind.ANALYZING))
         analysis = engine.analyze(source, tone)
         usage += analysis.usage
-        emit(ProgressEvent(ProgressKind.ANALYZED, detail=analysis.brief.core_message))
-        gen = attrs.evolve(
-            gen,
-            core_message=analysis.brief.core_message,
-            key_points=analysis.brief.key_points,
-            detected_topic=analysis.brief.topic,
-            detected_audience=analysis.brief.audience,
-            llm_model=analysis.model,
-        )
+        brief, model = analysis.brief, analysis.model
+        emit(ProgressEvent(ProgressKind.ANALYZED, detail=brief.core_message))
         outcomes = render_platforms(
             engine,
             source=source,
-            brief=analysis.brief,
+            brief=brief,
             platforms=platforms,
             tone=tone,
-            user=user,
+            voice=user.voice,
             max_concurrency=max_concurrency,
             emit=emit,
         )
     except KeyboardInterrupt:
         # The person stopped the run: nothing was delivered, so nothing stays charged.
-        elapsed = int((time.perf_counter() - started) * 1000)
-        _finish_failed(uow, clock, gen, "interrupted", usage, elapsed, request)
+        fail("interrupted")
         raise
     except Exception as exc:
         # Analysis failed (or something unexpected): nothing was delivered.
-        elapsed = int((time.perf_counter() - started) * 1000)
-        failed = _finish_failed(uow, clock, gen, f"analysis failed: {exc}", usage, elapsed, request)
+        failed = fail(f"analysis failed: {exc}")
         emit(ProgressEvent(ProgressKind.FINISHED, detail=failed.status.value))
         return RepurposeResult(failed)
 
-    for outcome in outcomes:
-        usage += outcome.usage
-    elapsed = int((time.perf_counter() - started) * 1000)
+    usage += total_usage(outcomes)
     outputs = {o.platform: o.output.to_dict() for o in outcomes if o.output is not None}
     errors = {o.platform: o.error for o in outcomes if o.error is not None}
     status = status_for(platforms, len(outputs))
     if status is GenerationStatus.FAILED:
-        summary = _error_summary(errors) or "no platform delivered"
-        failed = _finish_failed(
-            uow, clock, attrs.evolve(gen, platform_errors=errors), summary, usage, elapsed, request
-        )
+        failed = fail(_error_summary(errors) or "no platform delivered", errors)
         emit(ProgressEvent(ProgressKind.FINISHED, detail=failed.status.value))
         return RepurposeResult(failed)
 
     finished = attrs.evolve(
         gen,
         status=status,
+        core_message=brief.core_message,
+        key_points=brief.key_points,
+        detected_topic=brief.topic,
+        detected_audience=brief.audience,
+        llm_model=model,
         outputs=outputs,
         platform_errors=errors,
         error_message=_error_summary(errors),
         usage=usage,
-        generation_time_ms=elapsed,
+        generation_time_ms=int((time.perf_counter() - started) * 1000),
         completed_at=clock.now(),
     )
     with uow:
-        current = uow.generations.get(gen.id)
-        if current is not None and current.status is not GenerationStatus.PENDING:
-            # Swept as stale (and refunded) while we worked: deliver, but free.
+        if not keeps_charge(uow.generations.get(gen.id)):
             finished = attrs.evolve(finished, charged_reset_at=None)
         uow.generations.save(finished)
         kind = (
@@ -334,7 +228,16 @@ def run_generation(
             if status is GenerationStatus.COMPLETED
             else UsageEventType.GENERATION_PARTIAL
         )
-        uow.usage.add(_usage_event(finished, kind, clock.now(), usage=usage, request=request))
+        uow.usage.add(
+            usage_event(
+                finished,
+                kind,
+                clock.now(),
+                usage=usage,
+                user_agent=request.user_agent,
+                ip_address=request.ip_address,
+            )
+        )
         uow.commit()
     emit(ProgressEvent(ProgressKind.FINISHED, detail=status.value))
     return RepurposeResult(finished)
@@ -346,7 +249,7 @@ def repurpose(
     clock: Clock,
     request: RepurposeRequest,
     *,
-    on_progress: Listener | None = None,
+    on_progress: ProgressListener | None = None,
     max_concurrency: int = DEFAULT_CONCURRENCY,
 ) -> RepurposeResult:
     """Start and run a generation in this thread (the CLI's way; HTTP starts it and
@@ -369,60 +272,6 @@ def _error_summary(errors: Mapping[Platform, str]) -> str | None:
     return "; ".join(f"{p}: {e}" for p, e in errors.items()) or None
 
 
-def _finish_failed(
-    uow: UnitOfWork,
-    clock: Clock,
-    gen: Generation,
-    reason: str,
-    usage: TokenUsage,
-    elapsed_ms: int,
-    request: RepurposeRequest | None,
-) -> Generation:
-    """Nothing delivered: mark failed and refund, exactly once."""
-    now = clock.now()
-    with uow:
-        charged = uow.generations.settle_failed(gen.id, error_message=reason, now=now)
-        failed = attrs.evolve(
-            gen,
-            status=GenerationStatus.FAILED,
-            error_message=reason,
-            usage=usage,
-            generation_time_ms=elapsed_ms,
-            charged_reset_at=None,
-            completed_at=now,
-        )
-        if charged is not None:
-            uow.generations.save(failed)
-            uow.usage.add(
-                _usage_event(
-                    failed, UsageEventType.GENERATION_FAILED, now, usage=usage, request=request
-                )
-            )
-            if uow.users.refund(gen.user_id, charged):
-                uow.usage.add(_usage_event(failed, UsageEventType.GENERATION_REFUNDED, now))
-        uow.commit()
-        return uow.generations.get(gen.id) or failed
-
-
-def settle_failed_generation(
-    uow: UnitOfWork, clock: Clock, generation_id: uuid.UUID, reason: str
-) -> bool:
-    """Fail a pending generation and refund it; False if it was not pending."""
-    now = clock.now()
-    with uow:
-        gen = uow.generations.get(generation_id)
-        if gen is None:
-            return False
-        charged = uow.generations.settle_failed(generation_id, error_message=reason, now=now)
-        if charged is None:
-            return False
-        uow.usage.add(_usage_event(gen, UsageEventType.GENERATION_FAILED, now))
-        if uow.users.refund(gen.user_id, charged):
-            uow.usage.add(_usage_event(gen, UsageEventType.GENERATION_REFUNDED, now))
-        uow.commit()
-        return True
-
-
 def enqueue_generation(
     uow: UnitOfWork, clock: Clock, runner: JobRunner, job: GenerationJob
 ) -> None:
@@ -431,7 +280,7 @@ def enqueue_generation(
     try:
         runner.submit(job)
     except JobRejected:
-        settle_failed_generation(uow, clock, job.generation_id, "not started: the server was busy")
+        fail_and_refund(uow, clock, job.generation_id, "not started: the server was busy")
         raise
 
 
@@ -443,12 +292,12 @@ def regenerate(
     clerk_user_id: str,
     generation_id: uuid.UUID,
     platforms: Sequence[str | Platform] | None = None,
-    on_progress: Listener | None = None,
+    on_progress: ProgressListener | None = None,
     max_concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Generation:
     """Render some platforms of a completed or partial generation again, at no charge.
     ``platforms=None`` retries the platforms that failed."""
-    emit = on_progress or _quiet
+    emit = on_progress or quiet
     with uow:
         user = require_user(uow, clerk_user_id)
         gen = uow.generations.get(generation_id)
@@ -482,13 +331,11 @@ def regenerate(
         brief=brief,
         platforms=chosen,
         tone=gen.selected_tone,
-        user=user,
+        voice=user.voice,
         max_concurrency=max_concurrency,
         emit=emit,
     )
-    usage = TokenUsage()
-    for outcome in outcomes:
-        usage += outcome.usage
+    usage = total_usage(outcomes)
     with uow:
         current = uow.generations.get(generation_id)
         if current is None:
@@ -512,7 +359,7 @@ def regenerate(
         )
         uow.generations.save(updated)
         uow.usage.add(
-            _usage_event(
+            usage_event(
                 updated,
                 UsageEventType.PLATFORM_REGENERATED,
                 clock.now(),

@@ -1,15 +1,42 @@
-"""What a person has used and has left this month."""
+"""What a person has used: the usage log's events, and the quota left this month."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
-from repurposeflow.domain.enums import Tier
+from repurposeflow.domain.enums import Platform, Tier, UsageEventType
+from repurposeflow.domain.model import Generation, TokenUsage, UsageEvent, new_id
 from repurposeflow.domain.ports import Clock, UnitOfWork
 from repurposeflow.domain.quota import UNLIMITED_THRESHOLD
 from repurposeflow.services.users import require_user
+
+
+def usage_event(
+    gen: Generation,
+    kind: UsageEventType,
+    now: datetime,
+    *,
+    platforms: Iterable[Platform] | None = None,
+    usage: TokenUsage | None = None,
+    user_agent: str | None = None,
+    ip_address: str | None = None,
+) -> UsageEvent:
+    """One row of the usage log about ``gen`` (its platforms unless others are given)."""
+    return UsageEvent(
+        id=new_id(),
+        user_id=gen.user_id,
+        generation_id=gen.id,
+        event_type=kind,
+        platforms=tuple(platforms if platforms is not None else gen.selected_platforms),
+        tokens_used=usage.total_tokens if usage is not None else None,
+        estimated_cost_usd=usage.cost_usd if usage is not None else None,
+        user_agent=user_agent,
+        ip_address=ip_address,
+        created_at=now,
+    )
 
 
 @attrs.frozen
