@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Annotated
 
@@ -96,8 +97,16 @@ def get_caller(state: StateDep, identity: IdentityDep, request: Request) -> Call
         clerk_user_id=identity.clerk_user_id,
         user=user,
         user_agent=agent[:500] if agent else None,
-        ip_address=request.client.host if request.client else None,
+        ip_address=_ip_or_none(request.client.host if request.client else None),
     )
+
+
+def _ip_or_none(host: str | None) -> str | None:
+    """Only a real address is logged (a unix socket or a test client has none)."""
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -162,6 +162,15 @@ def install(app: FastAPI, now: Any) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not decode (not UTF-8, not JSON).
+            return problem(
+                422,
+                "invalid-request",
+                "The request body is not valid JSON in UTF-8.",
+                request=request,
+                errors=[],
+            )
         code = {404: "no-such-route", 405: "method-not-allowed", 413: "payload-too-large"}.get(
             exc.status_code, f"http-{exc.status_code}"
         )

@@ -1,0 +1,118 @@
+"""The HTTP API on real databases: the whole journey on SQLite and PostgreSQL, and on
+PostgreSQL, user A gets 404 for user B's ids on every route while every request runs
+as the application role with row-level security on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from repurposeflow.adapters.clock import ManualClock
+from repurposeflow.adapters.sql import SqlUnitOfWork
+from repurposeflow.bootstrap import App, bootstrap, load_settings
+from repurposeflow.entrypoints.http import create_app
+from tests.http.conftest import ARTICLE, NOW, auth, http_settings, make_app
+from tests.http.test_api import _parse_sse
+
+WAIT = {"Prefer": "wait=60"}
+
+
+def _sql_app(engine: sa.Engine) -> App:
+    return make_app(
+        lambda: SqlUnitOfWork(engine),
+        lambda clerk_user_id: SqlUnitOfWork(engine, acting_as=clerk_user_id),
+        clock=ManualClock(NOW),
+    )
+
+
+@pytest.fixture
+def sql_client(sql_engine: sa.Engine) -> Iterator[tuple[TestClient, sa.Engine]]:
+    with TestClient(create_app(_sql_app(sql_engine), http_settings())) as client:
+        yield client, sql_engine
+
+
+def _generate(client: TestClient, user: str, text: str, **extra: Any) -> Any:
+    return client.post(
+        "/v1/generations",
+        json={"content": text, "platforms": ["threads", "email"], **extra},
+        headers={**auth(user), **WAIT},
+    )
+
+
+def test_the_journey(sql_client: tuple[TestClient, sa.Engine]) -> None:
+    client, engine = sql_client
+    # 1. The first request creates the user.
+    me = client.get("/v1/me", headers=auth("user_journey"))
+    assert me.status_code == 200 and me.json()["tier"] == "free"
+    # 2. Generate: 202, then events, then completed.
+    r = client.post(
+        "/v1/generations",
+        json={"content": ARTICLE, "platforms": ["threads", "email"]},
+        headers=auth("user_journey"),
+    )
+    assert r.status_code in (200, 202), r.text
+    location = r.headers["Location"]
+    events = _parse_sse(client.get(location + "/events", headers=auth("user_journey")).text)
+    assert events[-1][0] == "generation" and events[-1][1]["status"] == "completed"
+    # 3. History, regenerate, usage.
+    page = client.get("/v1/generations", headers=auth("user_journey")).json()
+    assert [g["id"] for g in page["items"]] == [r.json()["id"]]
+    again = client.post(
+        location + "/regenerate", json={"platforms": ["email"]}, headers=auth("user_journey")
+    )
+    assert again.status_code == 200 and again.json()["status"] == "completed"
+    assert client.get("/v1/usage", headers=auth("user_journey")).json()["used"] == 1
+    # 4. The quota runs out: a 429 problem.
+    for i in range(9):
+        assert _generate(client, "user_journey", f"{ARTICLE} Part {i}.").status_code == 200
+    out = _generate(client, "user_journey", f"{ARTICLE} One more.")
+    assert out.status_code == 429 and out.json()["code"] == "quota-exhausted"
+    assert client.get("/v1/usage", headers=auth("user_journey")).json()["remaining"] == 0
+
+
+@pytest.mark.postgres
+def test_cross_tenant_ids_are_404_on_every_route_under_row_level_security(
+    pg: sa.Engine,
+) -> None:
+    app = _sql_app(pg)
+    with TestClient(create_app(app, http_settings())) as client:
+        b_gen = _generate(client, "user_b", ARTICLE).json()["id"]
+        a_gen = _generate(client, "user_a", ARTICLE + " Mine.").json()["id"]
+        routes = [
+            ("GET", f"/v1/generations/{b_gen}", None),
+            ("GET", f"/v1/generations/{b_gen}/events", None),
+            ("POST", f"/v1/generations/{b_gen}/regenerate", {"platforms": ["email"]}),
+            ("POST", f"/v1/generations/{b_gen}/regenerate", None),
+        ]
+        for method, path, body in routes:
+            r = client.request(method, path, json=body, headers=auth("user_a"))
+            assert r.status_code == 404, (path, r.text)
+            assert r.json()["code"] == "generation-not-found"
+        listed = client.get("/v1/generations", headers=auth("user_a")).json()["items"]
+        assert [g["id"] for g in listed] == [a_gen]
+        assert client.get("/v1/usage", headers=auth("user_a")).json()["used"] == 1
+        # B's generation is untouched by A's attempts.
+        b_view = client.get(f"/v1/generations/{b_gen}", headers=auth("user_b")).json()
+        assert b_view["status"] == "completed" and set(b_view["outputs"]) == {"threads", "email"}
+    # Every per-user transaction ran as the application role: prove the role is in
+    # force by reading as it with nobody set (zero rows, no error).
+    with SqlUnitOfWork(pg, acting_as="") as uow:
+        assert uow.generations.get(uuid.UUID(b_gen)) is None
+
+
+def test_a_database_at_a_closed_port_is_a_503_problem() -> None:
+    settings = load_settings(env={}, database_url="postgresql+psycopg://nobody@127.0.0.1:1/nothing")
+    app = bootstrap(settings, migrate=False)
+    app.identity = make_app(lambda: None).identity
+    with TestClient(create_app(app, http_settings())) as client:
+        r = client.get("/v1/usage", headers=auth("ada"))
+        assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "store-unavailable" and r.headers["Retry-After"]
+        assert "nobody" not in r.text and "127.0.0.1" not in r.text
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
