@@ -85,3 +85,17 @@ def memory_app() -> App:
 def client(memory_app: App) -> Iterator[TestClient]:
     with TestClient(create_app(memory_app, http_settings())) as c:
         yield c
+
+
+class InlineJobs:
+    """Runs each job in the submitting thread: deterministic, and indifferent to how
+    often a test client starts and stops the app."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def submit(self, job: Any) -> None:
+        self.app.run_job(job)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        return None

@@ -9,9 +9,10 @@ from schemathesis import checks
 
 from repurposeflow.adapters.memory import MemoryStore
 from repurposeflow.entrypoints.http import create_app
-from tests.http.conftest import auth, http_settings, make_app
+from tests.http.conftest import InlineJobs, auth, http_settings, make_app
 
-api = create_app(make_app(MemoryStore().uow), http_settings())
+_app = make_app(MemoryStore().uow)
+api = create_app(_app, http_settings(), jobs=InlineJobs(_app))
 schema = schemathesis.openapi.from_asgi("/openapi.json", api)
 
 CHECKS = [

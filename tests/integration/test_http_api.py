@@ -45,7 +45,7 @@ def _generate(client: TestClient, user: str, text: str, **extra: Any) -> Any:
 
 
 def test_the_journey(sql_client: tuple[TestClient, sa.Engine]) -> None:
-    client, engine = sql_client
+    client, _engine = sql_client
     # 1. The first request creates the user.
     me = client.get("/v1/me", headers=auth("user_journey"))
     assert me.status_code == 200 and me.json()["tier"] == "free"
