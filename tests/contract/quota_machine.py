@@ -131,7 +131,7 @@ def quota_machine(fresh_uow: Callable[[], UnitOfWork]) -> type[RuleBasedStateMac
                 return False
             now = self.clock.now()
             if now >= m["reset_at"]:
-                # The roll is folded into the reservation: it is stored only when admitted.
+                # A new window is folded into the reservation: stored only when admitted.
                 rolled_count, rolled_reset = 0, month_start_after(now)
             else:
                 rolled_count, rolled_reset = m["count"], m["reset_at"]
@@ -324,7 +324,7 @@ def quota_machine(fresh_uow: Callable[[], UnitOfWork]) -> type[RuleBasedStateMac
                     assert user.generations_count_current_month >= 0
                     assert is_month_start(user.usage_reset_at)
                     if user.last_generation_at is not None:
-                        # reset_at is the month start after the last roll (a reservation)
+                        # reset_at is the month start after the reservation that opened the window
                         assert user.usage_reset_at > user.last_generation_at
                     gens = self.uow.generations.list_for_user(user.id, limit=10_000)
                     charged_now = [g for g in gens if g.charged_reset_at == user.usage_reset_at]

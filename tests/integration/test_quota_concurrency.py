@@ -103,8 +103,8 @@ def test_storm_of_bare_reservations(sql_engine: sa.Engine):
 
 
 def test_storm_across_the_month_boundary(sql_engine: sa.Engine):
-    """Half the requests carry a clock just before April, half just after: the window
-    rolls once, mid-storm. March may take only its last 3 units; April exactly its 10."""
+    """Half the requests carry a clock just before April, half just after: a new window
+    starts once, mid-storm. March may take only its last 3 units; April exactly its 10."""
     user = _user_with(sql_engine, used=7, now=MARCH)
     before = APRIL - timedelta(microseconds=1)
 

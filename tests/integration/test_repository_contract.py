@@ -185,11 +185,11 @@ def test_reserve_until_exhausted_then_roll_and_refund(store):
         got = uow.users.get(user.id)
         assert got.generations_count_current_month == 9
         assert got.last_generation_at == NOW
-        # exactly at reset_at the window rolls, once, from now
+        # exactly at reset_at a new window starts, once, from now
         later = datetime(2026, 7, 9, 8, tzinfo=UTC)
         assert uow.users.reserve(user.id, APRIL) == Quota(1, 10, datetime(2026, 5, 1, tzinfo=UTC))
         assert uow.users.reserve(user.id, later) == Quota(1, 10, datetime(2026, 8, 1, tzinfo=UTC))
-        # a unit charged in a rolled-away window is gone with it
+        # a unit charged in an ended window is gone with it
         assert uow.users.refund(user.id, APRIL) is False
         uow.commit()
 
@@ -222,7 +222,7 @@ def test_downgrade_keeps_count_and_blocks(store):
         )
         assert uow.users.reserve(user.id, NOW) is None
         assert uow.users.get(user.id).generations_count_current_month == 12
-        # next month the window rolls and the new limit applies
+        # next month a new window starts and the new limit applies
         assert uow.users.reserve(user.id, APRIL) == Quota(1, 10, datetime(2026, 5, 1, tzinfo=UTC))
 
 

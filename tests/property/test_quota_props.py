@@ -1,8 +1,8 @@
-"""The monthly quota window: month starts, the roll, reserve, refund, tier changes.
+"""The monthly quota window: month starts, new windows, reserve, refund, tier changes.
 
 Expectations come from DESIGN.md ("Quota", "Charging", "Tier changes"), not from the
 implementation: a window ends at 00:00 UTC on the first of a month; a request at or
-after ``reset_at`` rolls it once, to the first month start after *now*.
+after ``reset_at`` starts a new window once, ending at the first month start after *now*.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_is_month_start_matches_the_calendar(moment: datetime) -> None:
     assert is_month_start(moment) is expected
 
 
-# --- the roll --------------------------------------------------------------------------
+# --- a new window --------------------------------------------------------------------------
 
 
 @given(month_starts(), st.integers(0, 999_999), st.sampled_from(sorted(TIER_LIMITS.values())))
@@ -129,9 +129,9 @@ def test_a_request_exactly_at_reset_at_rolls_and_one_microsecond_before_does_not
     reset_at: datetime, count: int, limit: int
 ) -> None:
     quota = Quota(count=count, limit=limit, reset_at=reset_at)
-    before = quota.rolled(reset_at - timedelta(microseconds=1))
+    before = quota.current_window(reset_at - timedelta(microseconds=1))
     assert before == quota
-    at = quota.rolled(reset_at)
+    at = quota.current_window(reset_at)
     assert at.count == 0
     assert at.limit == limit
     assert at.reset_at > reset_at and is_month_start(at.reset_at)
@@ -143,19 +143,21 @@ def test_a_user_away_for_months_gets_one_reset_from_now(
     reset_at: datetime, count: int, minutes_late: int, seconds: int
 ) -> None:
     now = reset_at + timedelta(minutes=minutes_late, seconds=seconds)
-    rolled = Quota(count=count, limit=10, reset_at=reset_at).rolled(now)
+    rolled = Quota(count=count, limit=10, reset_at=reset_at).current_window(now)
     # One reset, to the month after *now*, not the month after the old reset_at.
     assert rolled.count == 0
     assert rolled.reset_at > now
     assert _month_starts_between(now, rolled.reset_at) == [rolled.reset_at]
     # Rolling again at the same moment changes nothing: no second reset.
-    assert rolled.rolled(now) == rolled
+    assert rolled.current_window(now) == rolled
 
 
 def test_three_months_away_is_one_reset_example() -> None:
     quota = Quota(count=7, limit=10, reset_at=datetime(2026, 2, 1, tzinfo=UTC))
     now = datetime(2026, 5, 17, 8, 0, tzinfo=UTC)
-    assert quota.rolled(now) == Quota(count=0, limit=10, reset_at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert quota.current_window(now) == Quota(
+        count=0, limit=10, reset_at=datetime(2026, 6, 1, tzinfo=UTC)
+    )
     assert quota.used(now) == 0
     assert quota.remaining(now) == 10
 
@@ -164,7 +166,7 @@ def test_three_months_away_is_one_reset_example() -> None:
 def test_before_reset_at_nothing_rolls(reset_at: datetime, count: int, limit: int) -> None:
     quota = Quota(count=count, limit=limit, reset_at=reset_at)
     now = reset_at - timedelta(days=3)
-    assert quota.rolled(now) is quota
+    assert quota.current_window(now) is quota
     assert quota.used(now) == count
     assert quota.remaining(now) == max(limit - count, 0)
 
@@ -188,7 +190,7 @@ def test_reserve_never_takes_count_past_limit(limit: int, start: int, steps: lis
         moment = now + timedelta(minutes=minutes)
         if moment >= quota.reset_at:
             in_window = 0
-        expected_window = quota.rolled(moment).reset_at
+        expected_window = quota.current_window(moment).reset_at
         if in_window < limit:
             quota = quota.reserve(moment)
             in_window += 1
@@ -286,5 +288,5 @@ def test_tier_limits_are_the_seeds() -> None:
 def test_rolling_is_idempotent_for_any_quota(now: datetime) -> None:
     reset_at = month_start_after(now - timedelta(days=40))
     quota = Quota(count=3, limit=10, reset_at=reset_at)
-    once = quota.rolled(now)
-    assert once.rolled(now) == once
+    once = quota.current_window(now)
+    assert once.current_window(now) == once

@@ -50,11 +50,11 @@ def test_fail_and_refund_fails_refunds_and_logs_once() -> None:
     assert (counts[FAILED], counts[REFUNDED]) == (1, 1)
 
 
-def test_a_unit_from_a_rolled_window_is_not_refunded_into_the_new_one() -> None:
+def test_a_unit_from_an_ended_window_is_not_refunded_into_the_new_one() -> None:
     world = make_world()
     gen_id = _started(world)
     world.clock.advance(timedelta(days=40))
-    world.run(text=SOURCE + " Another take.")  # rolls the window: count 1 in the new one
+    world.run(text=SOURCE + " Another take.")  # a new window: count 1 in it
 
     settled = fail_and_refund(world.uow(), world.clock, gen_id, "too late")
 

@@ -372,7 +372,7 @@ def test_a_generation_swept_while_working_is_delivered_free(world: World) -> Non
     assert world.event_counts()[E.GENERATION_REFUNDED] == 1
 
 
-def test_a_refund_after_the_month_rolled_leaves_the_new_window_alone() -> None:
+def test_a_refund_after_the_window_ended_leaves_the_new_window_alone() -> None:
     world = make_world(start=datetime(2026, 3, 31, 23, 50, tzinfo=UTC))
     world.add_user()
     _dead_worker(world)  # charged in the window ending April 1
@@ -386,7 +386,7 @@ def test_a_refund_after_the_month_rolled_leaves_the_new_window_alone() -> None:
     assert counts[E.GENERATION_FAILED] == 1 and counts[E.GENERATION_REFUNDED] == 0
 
 
-def test_a_failure_after_the_month_rolled_does_not_refund_the_new_window() -> None:
+def test_a_failure_after_the_window_ended_does_not_refund_the_new_window() -> None:
     world = make_world(start=datetime(2026, 3, 31, 23, 59, tzinfo=UTC))
     world.add_user()
 

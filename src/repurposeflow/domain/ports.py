@@ -81,11 +81,13 @@ class UserRepository(Protocol):
     def soft_delete(self, user_id: uuid.UUID, now: datetime) -> None: ...
 
     def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
-        """Atomically roll the window if due and take one unit. None when the quota is
-        exhausted or there is no live user (read the user to tell which)."""
+        """Atomically ``Quota.reserve``: take one unit in the window current at ``now``
+        (a new window if the last has ended). None when the quota is exhausted or there
+        is no live user (read the user to tell which)."""
 
-    def refund(self, user_id: uuid.UUID, charged_reset_at: datetime) -> bool:
-        """Give back one unit if the user's window is still ``charged_reset_at``."""
+    def refund(self, user_id: uuid.UUID, window: datetime) -> bool:
+        """Atomically ``Quota.refund``: give back one unit if the user's window is still
+        the one ending at ``window`` (the generation's ``charged_reset_at``)."""
 
 
 class GenerationRepository(Protocol):

@@ -1,4 +1,4 @@
-"""The monthly generation quota: tiers, the window roll, reserve and refund.
+"""The monthly generation quota: tiers, the window, reserve and refund.
 
 These pure rules are the specification every store must match: the in-memory
 adapter applies them directly, the SQL adapter folds them into one conditional
@@ -63,35 +63,47 @@ def is_month_start(moment: datetime) -> bool:
 
 @attrs.frozen
 class Quota:
-    """``count`` generations charged in the window ending at ``reset_at``."""
+    """``count`` generations charged in the current *window*: the month of quota that
+    ends at ``reset_at`` (00:00 UTC on the first of a month). "Window" is the one name
+    for it: a generation is charged in a window, refunded in the same window, and a
+    request at or after ``reset_at`` starts a new window (``current_window``).
+
+    These methods are the rule; the memory store calls them, and the SQL store's one
+    conditional UPDATE mirrors ``reserve`` (the stateful tests hold both to it)."""
 
     count: int
     limit: int
     reset_at: datetime
 
-    def rolled(self, now: datetime) -> Quota:
-        """At or after ``reset_at`` the window restarts once, from ``now`` (not from the
-        old reset: a user away for three months gets one reset, not three)."""
+    def current_window(self, now: datetime) -> Quota:
+        """The quota as a request at ``now`` sees it. At or after ``reset_at`` a new
+        window starts, once, from ``now`` (not from the old reset: a user away for three
+        months gets one reset, not three): count 0, ``reset_at`` the next month start."""
         if ensure_utc(now) >= self.reset_at:
             return attrs.evolve(self, count=0, reset_at=month_start_after(now))
         return self
 
     def can_reserve(self, now: datetime) -> bool:
-        rolled = self.rolled(now)
-        return rolled.count < rolled.limit
+        return self.remaining(now) > 0
+
+    def exhausted(self, now: datetime, *, tier: str) -> QuotaExhausted:
+        """The error for a request at ``now`` that found no unit left."""
+        window = self.current_window(now)
+        return QuotaExhausted(
+            used=window.count, limit=window.limit, reset_at=window.reset_at, tier=str(tier)
+        )
 
     def reserve(self, now: datetime, *, tier: str = "free") -> Quota:
-        rolled = self.rolled(now)
-        if rolled.count >= rolled.limit:
-            raise QuotaExhausted(
-                used=rolled.count, limit=rolled.limit, reset_at=rolled.reset_at, tier=str(tier)
-            )
-        return attrs.evolve(rolled, count=rolled.count + 1)
+        """Take one unit in the window current at ``now``; QuotaExhausted if none is left."""
+        window = self.current_window(now)
+        if window.count >= window.limit:
+            raise self.exhausted(now, tier=tier)
+        return attrs.evolve(window, count=window.count + 1)
 
-    def refund(self, charged_window: datetime) -> Quota:
-        """Give back one unit charged in ``charged_window``; a unit from a window that has
-        since rolled is already gone with it."""
-        if charged_window == self.reset_at and self.count > 0:
+    def refund(self, window: datetime) -> Quota:
+        """Give back one unit charged in the window ending at ``window``; a unit from a
+        window that has since ended went with it."""
+        if window == self.reset_at and self.count > 0:
             return attrs.evolve(self, count=self.count - 1)
         return self
 
@@ -100,8 +112,8 @@ class Quota:
         return attrs.evolve(self, limit=limit)
 
     def used(self, now: datetime) -> int:
-        return self.rolled(now).count
+        return self.current_window(now).count
 
     def remaining(self, now: datetime) -> int:
-        rolled = self.rolled(now)
-        return max(rolled.limit - rolled.count, 0)
+        window = self.current_window(now)
+        return max(window.limit - window.count, 0)

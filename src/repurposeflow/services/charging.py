@@ -15,26 +15,24 @@ from datetime import datetime
 import attrs
 
 from repurposeflow.domain.enums import GenerationStatus, Platform, UsageEventType
-from repurposeflow.domain.errors import QuotaExhausted, UserNotFound
+from repurposeflow.domain.errors import UserNotFound
 from repurposeflow.domain.model import Brief, Generation, TokenUsage, User
 from repurposeflow.domain.ports import Clock, UnitOfWork
 from repurposeflow.services.usage import usage_event
 
 
 def reserve_or_raise(uow: UnitOfWork, user: User, now: datetime) -> datetime:
-    """Take one unit of ``user``'s quota (rolling the window first if it is due) and
-    return the window charged: its ``reset_at``. Raises QuotaExhausted (saying when the
-    window resets) or UserNotFound when the user was deleted meanwhile."""
+    """Take one unit of ``user``'s quota in the window current at ``now`` (a new one if
+    the last has ended) and return that window's ``reset_at``: the window charged.
+    Raises QuotaExhausted (saying when the window resets) or UserNotFound when the user
+    was deleted meanwhile."""
     quota = uow.users.reserve(user.id, now)
     if quota is not None:
         return quota.reset_at
     current = uow.users.get(user.id)
     if current is None or current.is_deleted:
         raise UserNotFound(user.clerk_user_id)
-    view = current.quota.rolled(now)
-    raise QuotaExhausted(
-        used=view.count, limit=view.limit, reset_at=view.reset_at, tier=current.effective_tier
-    )
+    raise current.quota.exhausted(now, tier=current.effective_tier)
 
 
 @attrs.frozen
@@ -54,7 +52,7 @@ class RunDetails:
 class Settlement:
     """``generation`` as stored after the call (None: no such generation);
     ``failed_now``: this call moved it from pending to failed; ``refunded``: this call
-    gave its unit back (False when its window has rolled since: that unit went with it)."""
+    gave its unit back (False when its window has ended since: the unit went with it)."""
 
     generation: Generation | None
     failed_now: bool = False

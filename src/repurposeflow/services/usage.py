@@ -53,15 +53,15 @@ class UsageSummary:
 
 
 def usage_summary(uow: UnitOfWork, clock: Clock, clerk_user_id: str) -> UsageSummary:
-    """The quota as the next request would see it (a due window roll already applied)."""
+    """The quota as the next request would see it (in the window current now)."""
     now = clock.now()
     with uow:
         user = require_user(uow, clerk_user_id)
-    quota = user.quota.rolled(now)
+    window = user.quota.current_window(now)
     return UsageSummary(
         tier=user.effective_tier,
-        used=quota.count,
-        limit=quota.limit,
-        remaining=max(quota.limit - quota.count, 0),
-        resets_at=quota.reset_at,
+        used=window.used(now),
+        limit=window.limit,
+        remaining=window.remaining(now),
+        resets_at=window.reset_at,
     )

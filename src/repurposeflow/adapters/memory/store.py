@@ -20,7 +20,7 @@ import attrs
 
 from repurposeflow.adapters.memory import queries
 from repurposeflow.domain.enums import GenerationStatus, Platform
-from repurposeflow.domain.errors import DuplicateUser
+from repurposeflow.domain.errors import DuplicateUser, QuotaExhausted
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -156,21 +156,21 @@ class MemoryUserRepository:
         user = self._rows.get(user_id)
         if user is None or user.deleted_at is not None:
             return None
-        quota = user.quota.rolled(now)
-        if quota.count >= quota.limit:
+        try:
+            quota = user.quota.reserve(now)
+        except QuotaExhausted:
             return None
-        quota = attrs.evolve(quota, count=quota.count + 1)
         self._tx.put(
             self._rows, user_id, attrs.evolve(user.with_quota(quota), last_generation_at=now)
         )
         return quota
 
-    def refund(self, user_id: uuid.UUID, charged_reset_at: datetime) -> bool:
+    def refund(self, user_id: uuid.UUID, window: datetime) -> bool:
         user = self._rows.get(user_id)
         if user is None:
             return False
         before = user.quota
-        after = before.refund(charged_reset_at)
+        after = before.refund(window)
         if after == before:
             return False
         self._tx.put(self._rows, user_id, user.with_quota(after))

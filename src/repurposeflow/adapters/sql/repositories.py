@@ -247,9 +247,10 @@ class SqlUserRepository:
         )
 
     def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
-        """One conditional UPDATE: roll the window if due, take a unit if one is left.
-        The row lock (PostgreSQL re-checks the WHERE on the newest version) or SQLite's
-        write lock makes it impossible to over-admit under any interleaving."""
+        """``Quota.reserve`` as one conditional UPDATE: a new window if the last has
+        ended, then a unit if one is left. The row lock (PostgreSQL re-checks the WHERE
+        on the newest version) or SQLite's write lock makes it impossible to over-admit
+        under any interleaving."""
         count = users.c.generations_count_current_month
         limit = users.c.generations_limit
         due = users.c.usage_reset_at <= now
@@ -275,13 +276,14 @@ class SqlUserRepository:
             return None
         return Quota(count=row[0], limit=row[1], reset_at=row[2])
 
-    def refund(self, user_id: uuid.UUID, charged_reset_at: datetime) -> bool:
+    def refund(self, user_id: uuid.UUID, window: datetime) -> bool:
+        """``Quota.refund`` as one conditional UPDATE."""
         count = users.c.generations_count_current_month
         result = self._tx.execute(
             sa.update(users)
             .where(
                 users.c.id == user_id,
-                users.c.usage_reset_at == charged_reset_at,
+                users.c.usage_reset_at == window,
                 count > 0,
             )
             .values(generations_count_current_month=count - 1)
