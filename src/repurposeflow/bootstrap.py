@@ -30,7 +30,6 @@ from repurposeflow.domain.ports import (
 )
 from repurposeflow.domain.progress import ProgressEvent
 
-ENGINES = ("local", "openai", "anthropic", "scripted")
 _ENV_PREFIX = "REPURPOSEFLOW_"
 _KEYS = ("home", "database_url", "engine", "user", "email", "tier", "concurrency")
 
@@ -102,28 +101,38 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     )
 
 
+def _local_engine() -> ContentEngine:
+    from repurposeflow.adapters.engines.local import LocalEngine
+
+    return LocalEngine()
+
+
+def _scripted_engine() -> ContentEngine:
+    from repurposeflow.adapters.engines.scripted import ScriptedEngine
+
+    return ScriptedEngine()
+
+
+# Every engine this install can build, by the name people choose it with. A new engine
+# is one builder here (imported late: a CLI run pays only for the engine it uses).
+ENGINE_BUILDERS: dict[str, Callable[[], ContentEngine]] = {
+    "local": _local_engine,
+    "scripted": _scripted_engine,
+}
+ENGINES = tuple(ENGINE_BUILDERS)
+
+
 def check_engine_name(name: str) -> str:
+    """The engine-name rule: case and spaces do not matter; the name must be one of
+    ``ENGINES``, and the error lists them."""
     engine = name.strip().lower()
-    if engine not in ENGINES:
+    if engine not in ENGINE_BUILDERS:
         raise InvalidInput(f"Unknown engine {name!r}; choose one of: {', '.join(ENGINES)}.")
     return engine
 
 
 def build_content_engine(name: str) -> ContentEngine:
-    name = check_engine_name(name)
-    if name == "local":
-        from repurposeflow.adapters.engines.local import LocalEngine
-
-        return LocalEngine()
-    if name == "scripted":
-        from repurposeflow.adapters.engines.scripted import ScriptedEngine
-
-        return ScriptedEngine()
-    # The OpenAI and Anthropic engines arrive with roadmap step [4/7].
-    raise InvalidInput(
-        f"The {name} engine is not part of this version yet; use --engine local "
-        "(offline, no key needed)."
-    )
+    return ENGINE_BUILDERS[check_engine_name(name)]()
 
 
 @attrs.define
@@ -151,6 +160,12 @@ class App:
 
     def engine(self, name: str | None = None) -> ContentEngine:
         return self.engine_factory(name or self.settings.engine)
+
+    def engine_for(self, provider: str | None) -> ContentEngine:
+        """The engine that wrote a stored generation (``llm_provider``) when this install
+        has it, else the configured one: regenerating keeps a generation's voice."""
+        known = provider is not None and provider.strip().lower() in ENGINE_BUILDERS
+        return self.engine(provider if known else None)
 
     def run_job(
         self, job: GenerationJob, on_progress: Callable[[ProgressEvent], None] | None = None
@@ -202,6 +217,23 @@ def make_database_engine(database_url: str) -> Any:
             parents=True, exist_ok=True
         )
     return make_engine(database_url)
+
+
+def migrate(settings: Settings, revision: str = "head") -> str | None:
+    """Migrate the configured database to ``revision`` (alembic's names: ``head``, an id);
+    returns the revision it is at afterwards."""
+    from repurposeflow.adapters.sql import current_revision, upgrade_database
+
+    engine = make_database_engine(settings.database_url)
+    upgrade_database(engine, revision)
+    return current_revision(engine)
+
+
+def schema_revision(settings: Settings) -> str | None:
+    """The configured database's schema revision; None for an empty database."""
+    from repurposeflow.adapters.sql import current_revision
+
+    return current_revision(make_database_engine(settings.database_url))
 
 
 @attrs.frozen

@@ -23,11 +23,13 @@ from rich.table import Table
 
 from repurposeflow import __version__
 from repurposeflow.bootstrap import (
+    ENGINES,
     App,
     bootstrap,
     build_content_engine,
     load_settings,
-    make_database_engine,
+    migrate,
+    schema_revision,
 )
 from repurposeflow.domain.enums import GenerationStatus, Platform
 from repurposeflow.domain.errors import (
@@ -210,7 +212,7 @@ def repurpose_command(
         ),
     ] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", "-e", help="local (offline), openai or anthropic.")
+        str | None, typer.Option("--engine", "-e", help=f"One of: {', '.join(ENGINES)}.")
     ] = None,
     fmt: FormatOption = OutputFormat.text,
     out_dir: Annotated[
@@ -344,7 +346,7 @@ def regenerate_command(
     chosen = parse_platforms(platform) if platform else None
     updated = regenerate(
         app_.uow(),
-        app_.engine(gen.llm_provider if gen.llm_provider in {"local", "scripted"} else None),
+        app_.engine_for(gen.llm_provider),
         app_.clock,
         clerk_user_id=app_.settings.user,
         generation_id=gen.id,
@@ -464,21 +466,16 @@ def db_upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database to the newest schema (or REVISION)."""
-    from repurposeflow.adapters.sql import current_revision, upgrade_database
-
     settings = load_settings()
-    engine = make_database_engine(settings.database_url)
-    upgrade_database(engine, revision)
-    out.print(f"{_safe_url(settings.database_url)} is at revision {current_revision(engine)}")
+    now_at = migrate(settings, revision)
+    out.print(f"{_safe_url(settings.database_url)} is at revision {now_at}")
 
 
 @db_app.command("current")
 def db_current_command() -> None:
     """Show the database's schema revision."""
-    from repurposeflow.adapters.sql import current_revision
-
     settings = load_settings()
-    revision = current_revision(make_database_engine(settings.database_url))
+    revision = schema_revision(settings)
     out.print(f"{_safe_url(settings.database_url)}: {revision or 'empty (run: db upgrade)'}")
 
 
