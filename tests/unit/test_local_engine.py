@@ -616,9 +616,9 @@ def test_formal_writers_get_no_contractions_from_the_engine(tone: Tone) -> None:
 
 def test_exclamation_writers_get_exclamations_on_engine_lines() -> None:
     out = _voiced("blog-post.md", Tone.AUTHORITY, EXCITED)
-    tiktok, email = out[Platform.TIKTOK], out[Platform.EMAIL]
-    assert isinstance(tiktok, TikTokOutput) and isinstance(email, EmailOutput)
-    assert tiktok.cta.endswith("!") and email.cta.endswith("!")
+    tiktok, insta = out[Platform.TIKTOK], out[Platform.INSTAGRAM]
+    assert isinstance(tiktok, TikTokOutput) and isinstance(insta, InstagramOutput)
+    assert tiktok.cta.endswith("!") and insta.caption.split("\n\n")[-1].endswith("!")
     plain = outputs("blog-post.md", Tone.AUTHORITY)[Platform.TIKTOK]
     assert isinstance(plain, TikTokOutput) and not plain.cta.endswith("!")
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import attrs
 
 from repurposeflow.adapters.engines.local.keywords import extract_keywords
 from repurposeflow.adapters.engines.local.language import CJK_LANGS, detect_language
-from repurposeflow.adapters.engines.local.markup import Block, extract_blocks
-from repurposeflow.adapters.engines.local.ranking import rank, usable
+from repurposeflow.adapters.engines.local.markup import Block, read_markup
+from repurposeflow.adapters.engines.local.ranking import BYLINE_NAME, rank, usable
 from repurposeflow.adapters.engines.local.sentences import (
     CJK_CHAR,
     Sentence,
@@ -25,6 +25,7 @@ from repurposeflow.adapters.engines.local.sentences import (
 # yake is linear but slow (a quarter second per 10,000 characters); the headings and the
 # opening of a text name its subject well enough.
 _YAKE_CHARS = 6_000
+URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"'`]+", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -35,6 +36,10 @@ class Document:
     sentences: tuple[Sentence, ...]  # every usable sentence, in reading order
     ranked: tuple[Sentence, ...]  # the same, best first, near-duplicates removed
     keywords: tuple[str, ...]
+    # Who is named as a person: speaker labels, bylines; never a hashtag.
+    names: frozenset[str] = frozenset()
+    # Links written in the prose, in reading order: what a post about a tool points to.
+    links: tuple[str, ...] = ()
 
     @property
     def cjk(self) -> bool:
@@ -72,28 +77,82 @@ def _section_ends(blocks: list[Block]) -> frozenset[int]:
     return frozenset(ends)
 
 
+# An unpunctuated question, as transcription tools write them: "and what changed".
+_ASKS = re.compile(
+    r"(?i)^(?:(?:and|so|okay|ok|but)\s+)*(?:what|why|how|when|where|who|which|do you|did you|"
+    r"are you|is it|would you|could you|can you|have you|tell me)\b"
+)
+
+
+def _interviewer(sentences: list[Sentence]) -> str | None:
+    """In a transcript with two or more speakers, the one who mostly asks: their
+    questions frame the talk, the answers carry it."""
+    asked: Counter[str] = Counter()
+    said: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for s in sentences:
+        if s.speaker is not None:
+            said[s.speaker] += 1
+            words[s.speaker] += s.words
+            asked[s.speaker] += bool(s.text.rstrip().endswith(("?", "？")) or _ASKS.match(s.text))
+    if len(said) < 2:
+        return None
+    ratio = {who: asked[who] / said[who] for who in said}
+    host = max(ratio, key=lambda who: (ratio[who], -said[who]))
+    if ratio[host] >= 0.2:
+        return host
+    # No questions to go by: the one who says least, when they say much less.
+    quiet = min(words, key=lambda who: words[who])
+    return quiet if words[quiet] < 0.35 * sum(words.values()) else None
+
+
+def _names(blocks: list[Block], sentences: list[Sentence], keywords: list[str]) -> frozenset[str]:
+    names = {s.speaker.lower() for s in sentences if s.speaker}
+    for block in blocks:
+        match = BYLINE_NAME.search(block.text)
+        if match:
+            names.add(match.group(1).lower())
+    parts = {part for name in names for part in name.split()}
+    # "Maya" is a speaker, so "Maya Chen" is a person, and so is "Chen".
+    for keyword in keywords:
+        tokens = keyword.lower().split()
+        if len(tokens) > 1 and keyword.istitle() and parts.intersection(tokens):
+            parts.update(tokens)
+    return frozenset(names | parts)
+
+
 def read_document(source: str) -> Document:
-    blocks = extract_blocks(source)
+    markup = read_markup(source)
+    blocks = markup.blocks
     if not blocks:  # markup with no prose at all: read it as plain text
         blocks = [Block("paragraph", " ".join(source.split()))]
     blocks = _promote_title(blocks)
-    prose = "\n\n".join(b.text for b in blocks)
-    language = detect_language(prose)
+    language = detect_language("\n\n".join(b.text for b in blocks))
     cjk = language in CJK_LANGS
     all_sentences = split_sentences(blocks, language)
-    sentences = [s for s in all_sentences if usable(s, cjk)] or all_sentences
-    headings = "\n\n".join(b.text for b in blocks if b.kind == "heading")
-    keywords = extract_keywords(f"{headings}\n\n{prose[:_YAKE_CHARS]}", language)
-    title = _title(blocks)
-    ranked = rank(sentences, keywords, cjk, title, language, _section_ends(blocks))
+    host = _interviewer(all_sentences)
+    sentences = [
+        s for s in all_sentences if usable(s, cjk) and (host is None or s.speaker != host)
+    ] or all_sentences
+    headings = [b.text for b in blocks if b.kind == "heading"]
+    title = markup.title or _title(blocks)
+    if title and title not in headings:
+        headings.insert(0, title)
+    # Keywords from what is said, not from labels, timestamps and bylines.
+    prose = "\n\n".join(s.text for s in sentences)
+    keywords = extract_keywords("\n\n".join([*headings, prose[:_YAKE_CHARS]]), language)
+    spoken = any(s.speaker for s in sentences)
+    ranked = rank(sentences, keywords, cjk, title, language, _section_ends(blocks), spoken)
     by_index = {s.index: s for s in ranked}
     return Document(
         language=language,
         title=title,
-        headings=tuple(b.text for b in blocks if b.kind == "heading"),
+        headings=tuple(headings),
         sentences=tuple(by_index.get(s.index, s) for s in sentences),
         ranked=tuple(ranked),
         keywords=tuple(keywords),
+        names=_names(blocks, all_sentences, keywords),
+        links=tuple(dict.fromkeys(u.rstrip(".,;:!?") for u in URL.findall(prose))),
     )
 
 

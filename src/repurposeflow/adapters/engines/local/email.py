@@ -3,6 +3,8 @@ opens with the point, lists the rest and closes on the conclusion, and a call to
 
 from __future__ import annotations
 
+import itertools
+
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.phrases import phrases
 from repurposeflow.adapters.engines.local.writer import Writer, chars
@@ -13,14 +15,8 @@ from repurposeflow.domain.platforms import EmailOutput
 
 def write(w: Writer) -> EmailOutput:
     subject_fits = chars(pf.EMAIL_MAX_SUBJECT)
-    title = w.doc.title
-    subject = ""
-    if title and w.allowed(title):
-        subject = fit.shorten(title, subject_fits)
-    if not subject:
-        subject = fit.shorten(w.lead(chars(200)), subject_fits)
-    if not subject:
-        subject = fit.shorten(w.phrase("hook"), subject_fits)
+    # The title (or its subject part), else the piece's best line that fits whole.
+    subject = w.headline(subject_fits) or w.lead(subject_fits, neutral=True)
 
     opening = w.text_of(w.take(2, chars(400), where=lambda s: s.words >= 5))
     teaser = w.text_of(w.take(1, chars(pf.EMAIL_PREHEADER_RANGE[1])))
@@ -42,6 +38,9 @@ def write(w: Writer) -> EmailOutput:
     parts.append(w.phrase("email_signoff"))
     body = "\n\n".join(p for p in parts if p)
     cta = w.phrase("email_cta")
+    link = w.link()
+    if link and link not in body:
+        cta = fit.join([w.phrase("link_intro"), link])
     return EmailOutput(subject=subject, preheader=preheader, body_markdown=body, cta=cta)
 
 
@@ -50,9 +49,12 @@ def _preheader(w: Writer, candidates: list[str]) -> str:
     fits = chars(high)
     pad = w.phrase("preheader_pad")
     for text in candidates:
-        short = fit.shorten(text, fits)
-        if char_count(short) >= low:
-            return short
+        if low <= char_count(text) <= high:
+            return text
+    for first, second in itertools.pairwise(candidates):
+        both = fit.join([first, second], w.cjk)
+        if low <= char_count(both) <= high:
+            return both
     own, spares = phrases(w.doc.language, "preheader_pad", w.tone)
     pads = [p for p in (pad, *own, *spares) if p and w.allowed(p)]
     text = candidates[0] if candidates else ""

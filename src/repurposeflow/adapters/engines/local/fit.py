@@ -152,7 +152,10 @@ def to_hashtag(keyword: str) -> str | None:
     words = _TAG_WORDS.findall(re.sub(r"['’]", "", keyword))
     if not words:
         return None
-    if len(words) == 1:
+    if " " not in keyword.strip():
+        # One word, hyphens and all: "pre-commit" -> "#precommit".
+        tag = "".join(words)
+    elif len(words) == 1:
         tag = words[0]
     else:
         tag = "".join(w if not w.islower() else w[:1].upper() + w[1:] for w in words)

@@ -30,11 +30,11 @@ def write(w: Writer) -> InstagramOutput:
 
     # Slides tell the story on their own, so they may reuse the caption's sentences.
     w.used.clear()
-    first = w.doc.title if w.doc.title and w.allowed(w.doc.title) else hook
-    slides = [fit.shorten(first, chars(90))]
-    for s in w.take(w.body_size(4, 3, 8)):
+    first = w.headline(chars(90)) or w.lead(chars(90))
+    slides = [first]
+    for s in w.take(w.body_size(4, 3, 8), chars(150)):
         if key(s.text) != key(first):
-            slides.append(fit.shorten(s.text, chars(150)))
+            slides.append(s.text)
     slides.append(w.phrase("slide_end", avoid=slides))
     slides = unique(slides)[: pf.INSTAGRAM_MAX_SLIDES]
     return InstagramOutput(caption=caption, hashtags=tags, slides=slides)

@@ -15,12 +15,13 @@ from repurposeflow.domain.platforms import LinkedInOutput
 def write(w: Writer) -> LinkedInOutput:
     hook = w.lead(chars(200))
     context = w.text_of(w.take(2, chars(400), where=lambda s: s.index < len(w.doc.sentences) // 2))
-    points = [
-        fit.shorten(t, chars(220)) for t in w.text_of(w.take(w.body_size(5, 3, 5), spread=True))
-    ]
+    points = w.text_of(w.take(w.body_size(5, 3, 5), chars(220), spread=True))
     tail = max(0, int(len(w.doc.sentences) * 0.65))
     takeaway = w.text_of(w.take(1, chars(400), where=lambda s: s.index >= tail))
     cta = w.phrase("linkedin_cta")
+    link = w.link()
+    # A post about a tool or a page keeps its link, after the takeaway.
+    link_line = fit.join([w.phrase("link_intro"), link]) if link else ""
     tags = w.tags[: 4 if len(w.tags) >= 4 else 3]
 
     def compose(ctx_part: list[str], pts: list[str]) -> str:
@@ -34,6 +35,8 @@ def write(w: Writer) -> LinkedInOutput:
         else:
             parts.extend(pts)
         parts.extend(takeaway)
+        if link_line and not any(link in p for p in parts):
+            parts.append(link_line)
         parts.extend([cta, " ".join(tags)])
         return "\n\n".join(p for p in parts if p)
 

@@ -1,8 +1,13 @@
-"""Input cleaning for the local engine: Markdown, HTML or plain text in, prose blocks out.
+"""Input cleaning for the local engine: Markdown, MDX, HTML or plain text in, prose
+blocks and a title out.
 
 Every word that leaves this module was in the source, so whatever the engine builds from
-the blocks stays grounded. Code, images, scripts, styles, front matter and link targets
-are dropped; link text and bare URLs written in the prose are kept.
+the blocks stays grounded. Code blocks, images, scripts, styles, link targets, template
+tags (``{{ … }}``, ``{% … %}``, ``{{< … >}}``) and MDX components and imports are dropped;
+front matter gives its ``title`` and nothing else; a whole HTML page gives its
+``<article>`` (or ``<main>``) and its ``og:title`` or ``<h1>``, never its navigation,
+header, footer or the site name in ``<title>``. Inline code keeps its backticks, so a
+how-to's commands still read as commands; link text and bare URLs in prose are kept.
 """
 
 from __future__ import annotations
@@ -25,9 +30,31 @@ class Block:
     level: int = 0  # heading level; 0 for everything else
 
 
+@attrs.frozen
+class Markup:
+    blocks: list[Block]
+    title: str | None = None  # from front matter or a page's metadata, when it has one
+
+
 _FRONT_MATTER = re.compile(
-    r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S
+    r"\A(?:---|\+\+\+)[ \t]*\n(.*?)\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S
 )
+# YAML ``title: …`` or TOML ``title = …``, quoted or not.
+_FRONT_TITLE = re.compile(r"^title[ \t]*[:=][ \t]*(.+?)[ \t]*$", re.M)
+# Hugo shortcodes, Jinja/Liquid/Nunjucks tags, expressions and comments. Liquid's code
+# blocks go whole, with what they hold.
+_TEMPLATE_CODE = re.compile(r"\{%-?\s*(highlight|raw)\b.*?\{%-?\s*end\1\s*-?%\}", re.S)
+_TEMPLATE_TAG = re.compile(r"\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# MDX: import/export lines, JSX comments, and components (capitalised tags) with whatever
+# they wrap: interactive parts, not prose.
+_MDX_MODULE = re.compile(
+    r"^(?:import\s[^\n]*?\bfrom\s*['\"][^\n]*|import\s+['\"][^\n]*|"
+    r"export\s+(?:const|let|default|function)\b[^\n]*)(?:\n|\Z)",
+    re.M,
+)
+_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
+_MDX_PAIRED = re.compile(r"<([A-Z][\w.]*)\b[^<>]*(?<!/)>.*?</\1\s*>", re.S)
+_MDX_SINGLE = re.compile(r"<[A-Z][\w.]*\b[^<>]*/>")
 _HTML_SIGNS = re.compile(
     r"<(?:!doctype|html|head|body|article|section|main|div|p|h[1-6]|ul|ol|li|table|br|span)\b",
     re.IGNORECASE,
@@ -46,10 +73,46 @@ def looks_like_html(text: str) -> bool:
     return tags >= 2 or head.lstrip().lower().startswith(("<!doctype", "<html"))
 
 
+def read_markup(source: str) -> Markup:
+    """The prose of ``source`` as headings, paragraphs, list items and quotes, and the
+    title its metadata gives, if any."""
+    source = _strip_templates(source)
+    if looks_like_html(source):
+        markup = read_html(source)
+    else:
+        body, title = _front_matter(source)
+        markup = Markup(markdown_blocks(_strip_mdx(body)), title)
+    return Markup([b for b in markup.blocks if b.text], markup.title)
+
+
 def extract_blocks(source: str) -> list[Block]:
-    """The prose of ``source`` as headings, paragraphs, list items and quotes."""
-    blocks = html_blocks(source) if looks_like_html(source) else markdown_blocks(source)
-    return [b for b in blocks if b.text]
+    return read_markup(source).blocks
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return _tidy(value)
+
+
+def _front_matter(source: str) -> tuple[str, str | None]:
+    match = _FRONT_MATTER.match(source)
+    if match is None:
+        return source, None
+    title = _FRONT_TITLE.search(match.group(1))
+    return source[match.end() :], (_unquote(title.group(1)) or None) if title else None
+
+
+def _strip_templates(source: str) -> str:
+    return _TEMPLATE_TAG.sub("", _TEMPLATE_CODE.sub("", source))
+
+
+def _strip_mdx(source: str) -> str:
+    if "<" not in source and "import" not in source and "export" not in source:
+        return source
+    source = _MDX_COMMENT.sub("", _MDX_MODULE.sub("", source))
+    return _MDX_SINGLE.sub("", _MDX_PAIRED.sub("", source))
 
 
 # --- Markdown (and plain text, which is Markdown without markup) -------------------------
@@ -69,8 +132,10 @@ _MD = _markdown_parser()
 def _inline_text(token: Token) -> str:
     parts: list[str] = []
     for child in token.children or ():
-        if child.type in ("text", "code_inline"):
+        if child.type == "text":
             parts.append(child.content)
+        elif child.type == "code_inline":
+            parts.append(f"`{child.content}`")
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
         elif child.type == "html_inline":
@@ -81,7 +146,6 @@ def _inline_text(token: Token) -> str:
 
 
 def markdown_blocks(source: str) -> list[Block]:
-    source = _FRONT_MATTER.sub("", source, count=1)
     tokens = _MD.parse(source)
     blocks: list[Block] = []
     list_depth = 0
@@ -125,7 +189,8 @@ def markdown_blocks(source: str) -> list[Block]:
 
 _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "pre", "code", "svg", "head", "title",
-     "iframe", "object", "nav", "footer", "form", "button", "select", "textarea", "figure"}
+     "iframe", "object", "nav", "footer", "form", "button", "select", "textarea", "figure",
+     "aside", "dialog"}
 )  # fmt: skip
 _VOID_TAGS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -137,6 +202,7 @@ _BLOCK_KIND: dict[str, BlockKind] = {
     "section": "paragraph",
     "article": "paragraph",
     "main": "paragraph",
+    "header": "paragraph",
     "td": "paragraph",
     "th": "paragraph",
     "dd": "paragraph",
@@ -146,17 +212,30 @@ _BLOCK_KIND: dict[str, BlockKind] = {
     "blockquote": "quote",
     **{f"h{n}": "heading" for n in range(1, 7)},
 }
+# Where a page keeps its piece, best first.
+_CONTAINERS = ("article", "main")
+# "Post title | Site name", "Post title — Blog": the site's name is not the title.
+_SITE_SUFFIX = re.compile(r"\s+[|·•»—–-]\s+")
 
 
 class _HTMLText(HTMLParser):
-    """Collects visible prose; every block-level tag closes the current block."""
+    """Collects visible prose; every block-level tag closes the current block. Each
+    block remembers whether it stood inside an ``<article>``, a ``<main>`` or a
+    page-level ``<header>`` (a site's banner, unless inside the article)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.blocks: list[Block] = []
+        self.blocks: list[tuple[Block, frozenset[str]]] = []
+        self.meta_title: str | None = None
+        self.page_title: list[str] = []
         self._buffer: list[str] = []
         self._kinds: list[tuple[BlockKind, int]] = []
         self._skip = 0
+        self._inside: list[str] = []  # open containers: article, main, header
+        self._in_title = False
+
+    def _where(self) -> frozenset[str]:
+        return frozenset(self._inside)
 
     def _flush(self) -> None:
         text = _tidy("".join(self._buffer))
@@ -164,9 +243,17 @@ class _HTMLText(HTMLParser):
         if not text:
             return
         kind, level = self._kinds[-1] if self._kinds else ("paragraph", 0)
-        self.blocks.append(Block(kind, text, level))
+        self.blocks.append((Block(kind, text, level), self._where()))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            found = dict(attrs)
+            name = (found.get("property") or found.get("name") or "").lower()
+            if name in ("og:title", "twitter:title") and found.get("content"):
+                self.meta_title = self.meta_title or _tidy(found["content"] or "")
+            return
+        if tag == "title":
+            self._in_title = True
         if tag in _VOID_TAGS:
             if tag == "br":
                 self._buffer.append(" ")
@@ -178,8 +265,12 @@ class _HTMLText(HTMLParser):
             self._flush()
             kind = _BLOCK_KIND[tag]
             self._kinds.append((kind, int(tag[1]) if kind == "heading" else 0))
+            if tag in (*_CONTAINERS, "header"):
+                self._inside.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
         if tag in _SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
             return
@@ -187,13 +278,17 @@ class _HTMLText(HTMLParser):
             self._flush()
             if self._kinds:
                 self._kinds.pop()
+            if tag in self._inside:
+                del self._inside[len(self._inside) - 1 - self._inside[::-1].index(tag)]
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self._buffer.append(" ")
+        if tag in ("meta", "br"):
+            self.handle_starttag(tag, attrs)
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
+        if self._in_title:
+            self.page_title.append(data)
+        elif not self._skip:
             self._buffer.append(data)
 
     def close(self) -> None:
@@ -201,8 +296,28 @@ class _HTMLText(HTMLParser):
         self._flush()
 
 
-def html_blocks(source: str) -> list[Block]:
+def read_html(source: str) -> Markup:
     parser = _HTMLText()
     parser.feed(source)
     parser.close()
-    return parser.blocks
+    blocks = parser.blocks
+    for container in _CONTAINERS:
+        inside = [b for b, where in blocks if container in where]
+        if sum(len(b.text) for b in inside) >= 200:
+            chosen = inside
+            break
+    else:
+        # No article: everything but a page-level header (the site's banner).
+        chosen = [b for b, where in blocks if "header" not in where or where & {*_CONTAINERS}]
+    h1 = next((b.text for b in chosen if b.kind == "heading" and b.level == 1), None)
+    title = parser.meta_title or h1 or _page_title("".join(parser.page_title))
+    return Markup(chosen, title)
+
+
+def _page_title(text: str) -> str | None:
+    parts = [p for p in _SITE_SUFFIX.split(_tidy(text)) if p]
+    return max(parts, key=len) if parts else None
+
+
+def html_blocks(source: str) -> list[Block]:
+    return read_html(source).blocks

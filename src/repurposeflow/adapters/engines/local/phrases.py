@@ -25,11 +25,8 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
              "A few things worth sharing 👇"),
         _E: ("Here's how it breaks down 🧵", "The key ideas, in order 🧵",
              "A quick breakdown for anyone dealing with this 🧵"),
-        _O: ("I think most people get this wrong. Here's why 👇",
-             "This deserves more attention than it gets 👇",
-             "I'll make the case 👇"),
-        _A: ("What matters, and why 🧵", "The essentials, briefly 🧵",
-             "What actually works, in brief 🧵"),
+        _O: ("My take, in a few posts 👇", "Here's my argument 👇", "I'll make the case 👇"),
+        _A: ("The essentials, in order 🧵", "The essentials, briefly 🧵", "In brief 🧵"),
     },
     "closer": {
         _C: ("That's the gist. If it helped, a repost helps someone else find it.",
@@ -45,17 +42,12 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
              "If this was useful, share it with your team.",
              "Put one of these into practice this week and see what changes."),
     },
-    # TikTok hooks that work without knowing anything about the source.
-    "hook": {
-        _C: ("Okay, this one surprised me.", "Nobody told me this when I started.",
-             "Let me tell you what changed my mind.", "Stay with me, this is worth it."),
-        _E: ("Here's something most people never learn.", "Let me explain this properly.",
-             "Quick lesson, and it's a useful one.", "Here's how this really works."),
-        _O: ("I'm going to say what everyone's thinking.", "Hot take, and I'll stand by it.",
-             "Most of the advice on this is wrong.", "This is going to annoy some people."),
-        _A: ("Here's what actually works.", "Listen closely, this is the part that matters.",
-             "If you only learn one thing today, make it this.",
-             "This is what separates the people who get results."),
+    # Frames a TikTok hook: always followed by a sentence of the source, never alone.
+    "hook_frame": {
+        _C: ("Real talk:", "Quick story:", "Okay, so:"),
+        _E: ("Quick lesson:", "Here's how it works:", "The short version:"),
+        _O: ("My take:", "Hot take:", "Here's where I stand:"),
+        _A: ("The short version:", "Key point:", "In one line:"),
     },
     "tiktok_cta": {
         _C: ("Follow for more like this, and tell me in the comments what you'd try first.",
@@ -70,8 +62,8 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "linkedin_bridge": {
         _C: ("Here's what stood out to me:", "A few things I keep coming back to:"),
         _E: ("Here's how it breaks down:", "The main points:"),
-        _O: ("Here's why I think that matters:", "What I'd push back on, and why:"),
-        _A: ("What makes the difference:", "The points that matter most:"),
+        _O: ("My reasoning, point by point:", "The case, in short:"),
+        _A: ("The essentials:", "The points, in order:"),
     },
     "linkedin_cta": {
         _C: ("What's been your experience with this?", "Has this happened on your team too?"),
@@ -121,30 +113,30 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
                "Some thoughts I wanted to share with you this time around."),
     },
     # Said when every other phrase for a role is on the person's banned list.
-    "last_resort": {_ANY: ("Thoughts?", "More soon.", "🙌")},
+    "last_resort": {_ANY: ("Thoughts?", "More soon.", "Your turn.", "🙌")},
     # Last resort when a note is too short to give three talking points of its own.
     "filler_point": {
         _ANY: ("Think about where this shows up in your own work.",
                "Try it once and notice what changes.",
                "Write down what you'd do differently next time.",
                "Share it with someone who needs to hear it.",
-               "Start small and build from there.",
-               "Keep it simple.",
                "Ask yourself if this applies to you."),
     },
+    # Introduces the piece's main link (an X closer, a LinkedIn line, an email CTA).
+    "link_intro": {_ANY: ("More here:", "The link:", "Read it here:")},
     "fallback_tag": {_ANY: ("#writing", "#ideas", "#lessons", "#notes", "#work")},
 }  # fmt: skip
 
 _ES: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "opener": {_ANY: ("Te lo cuento en pocas líneas 👇", "Lo importante, en orden 👇")},
     "closer": {_ANY: ("¿Qué añadirías tú?", "Si te sirvió, compártelo con alguien más.")},
-    "hook": {_ANY: ("Esto me hizo cambiar de opinión.", "Nadie me contó esto al empezar.",
-                    "Quédate, que vale la pena.", "Esto es lo que de verdad funciona.")},
+    "hook_frame": {_ANY: ("En pocas palabras:", "Lo importante:", "Te lo resumo:")},
     "tiktok_cta": {_ANY: ("Sígueme para más y cuéntame en los comentarios qué probarías.",)},
     "linkedin_bridge": {_ANY: ("Lo que más me llamó la atención:",)},
     "linkedin_cta": {_ANY: ("¿Cuál ha sido tu experiencia con esto?",)},
     "instagram_cta": {_ANY: ("Guárdalo para después y compártelo con quien lo necesite.",)},
     "slide_end": {_ANY: ("Guárdalo para después", "Compártelo con alguien")},
+    "link_intro": {_ANY: ("Más aquí:",)},
     "email_greeting": {_ANY: ("Hola,",)},
     "email_points_intro": {_ANY: ("Lo más importante:",)},
     "email_cta": {_ANY: ("Responde a este correo y cuéntame qué probarías primero.",)},
@@ -155,8 +147,7 @@ _ES: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
 _DE: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "opener": {_ANY: ("Die Kurzfassung 👇", "Das Wichtigste, der Reihe nach 👇")},
     "closer": {_ANY: ("Was würdest du ergänzen?", "Wenn es geholfen hat, teil es gern.")},
-    "hook": {_ANY: ("Das hat meine Meinung geändert.", "Das hat mir am Anfang niemand gesagt.",
-                    "Bleib dran, es lohnt sich.", "Das hier funktioniert wirklich.")},
+    "hook_frame": {_ANY: ("Kurz gesagt:", "Das Wichtigste:", "In einem Satz:")},
     "tiktok_cta": {_ANY: ("Folge mir für mehr und schreib in die Kommentare, "
                           "was du zuerst ausprobierst.",)},
     "linkedin_bridge": {_ANY: ("Was mir besonders aufgefallen ist:",)},
@@ -164,6 +155,7 @@ _DE: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "instagram_cta": {_ANY: ("Speichere den Beitrag und teile ihn mit jemandem, "
                              "der ihn braucht.",)},
     "slide_end": {_ANY: ("Speichern für später", "Teile es mit jemandem")},
+    "link_intro": {_ANY: ("Mehr dazu:",)},
     "email_greeting": {_ANY: ("Hallo,",)},
     "email_points_intro": {_ANY: ("Das Wichtigste:",)},
     "email_cta": {_ANY: ("Antworte auf diese Mail und erzähl mir, was du zuerst ausprobierst.",)},
@@ -174,8 +166,7 @@ _DE: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
 _FR: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "opener": {_ANY: ("La version courte 👇", "L'essentiel, dans l'ordre 👇")},
     "closer": {_ANY: ("Qu'est-ce que vous ajouteriez ?", "Si ça vous a aidé, partagez-le.")},
-    "hook": {_ANY: ("Ça m'a fait changer d'avis.", "Personne ne m'a dit ça au début.",
-                    "Restez, ça vaut le coup.", "Voilà ce qui marche vraiment.")},
+    "hook_frame": {_ANY: ("En bref :", "L'essentiel :", "En une phrase :")},
     "tiktok_cta": {_ANY: ("Abonnez-vous pour la suite et dites-moi en commentaire "
                           "ce que vous essaieriez.",)},
     "linkedin_bridge": {_ANY: ("Ce qui m'a marqué :",)},
@@ -183,6 +174,7 @@ _FR: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "instagram_cta": {_ANY: ("Enregistrez ce post et partagez-le avec quelqu'un "
                              "qui en a besoin.",)},
     "slide_end": {_ANY: ("Enregistrez pour plus tard", "Partagez-le")},
+    "link_intro": {_ANY: ("Plus ici :",)},
     "email_greeting": {_ANY: ("Bonjour,",)},
     "email_points_intro": {_ANY: ("L'essentiel :",)},
     "email_cta": {_ANY: ("Répondez à ce mail pour me dire ce que vous essaieriez en premier.",)},
@@ -193,13 +185,13 @@ _FR: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
 _JA: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "opener": {_ANY: ("ポイントをまとめました👇", "順番に説明します👇")},
     "closer": {_ANY: ("あなたならどうしますか？", "役に立ったらシェアしてください。")},
-    "hook": {_ANY: ("これで考えが変わりました。", "最初に誰も教えてくれなかったこと。",
-                    "最後まで見てください。", "本当に効くのはこれです。")},
+    "hook_frame": {_ANY: ("ポイント：", "結論から：", "ひとことで言うと：")},
     "tiktok_cta": {_ANY: ("フォローして、最初に試したいことをコメントで教えてください。",)},
     "linkedin_bridge": {_ANY: ("特に印象に残ったこと：",)},
     "linkedin_cta": {_ANY: ("皆さんの経験はどうですか？",)},
     "instagram_cta": {_ANY: ("保存して、必要な人にシェアしてください。",)},
     "slide_end": {_ANY: ("保存してあとで見返そう", "必要な人にシェアしよう")},
+    "link_intro": {_ANY: ("詳しくはこちら：",)},
     "email_greeting": {_ANY: ("こんにちは。",)},
     "email_points_intro": {_ANY: ("大事なポイント：",)},
     "email_cta": {_ANY: ("このメールに返信して、最初に試したいことを教えてください。",)},
@@ -211,13 +203,13 @@ _JA: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
 _ZH: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     "opener": {_ANY: ("重点整理如下👇", "按顺序说清楚👇")},
     "closer": {_ANY: ("你会怎么做？", "觉得有用就转给需要的人。")},
-    "hook": {_ANY: ("这件事改变了我的看法。", "刚开始没人告诉我这一点。",
-                    "请看到最后。", "真正有效的是这个。")},
+    "hook_frame": {_ANY: ("重点：", "一句话：", "简单说：")},
     "tiktok_cta": {_ANY: ("关注我，在评论里说说你最想先试哪一个。",)},
     "linkedin_bridge": {_ANY: ("让我印象最深的几点：",)},
     "linkedin_cta": {_ANY: ("你在这方面有什么经验？",)},
     "instagram_cta": {_ANY: ("先收藏，再分享给需要的人。",)},
     "slide_end": {_ANY: ("收藏起来慢慢看", "分享给需要的人")},
+    "link_intro": {_ANY: ("详情：",)},
     "email_greeting": {_ANY: ("你好，",)},
     "email_points_intro": {_ANY: ("最重要的几点：",)},
     "email_cta": {_ANY: ("直接回复这封邮件，告诉我你最想先试哪一个。",)},

@@ -23,6 +23,11 @@ from repurposeflow.domain.validation import leaks_in
 _DEPENDENT_START = re.compile(
     r"(?i)^(?:this|that|these|those|it|its|they|their|he|she|his|her|ours|theirs|but|and|"
     r"so|also|however|which|then|or|here|there|such|both|before|after|the rest|"
+    r"instead|still|yet|otherwise|plus|meanwhile|again|besides|likewise|similarly|because|"
+    r"(?:most|some|all|one|none|many|each|few|both|either|neither) of (?:them|these|those|it)|"
+    r"for example|for instance|in fact|as a result|that's why|even so|the same|"
+    r"sin embargo|además|por eso|esto|eso|estos|esas?|deshalb|trotzdem|dennoch|dies|"
+    r"cependant|pourtant|ainsi|cela|ces|"
     r"pero|y|también|aber|und|auch|mais|et|donc)\b"
 )
 
@@ -54,12 +59,42 @@ def _length_score(words: int, cjk: bool) -> float:
     return 1.0
 
 
+# The frame around a piece, not its content: greetings, "in this post I will…",
+# sign-offs, thanks, housekeeping.
+_META = re.compile(
+    r"(?i)^(?:hi|hey|hello|dear|hola|hallo|bonjour)\b[^.!?]{0,30}[,!]?$"
+    r"|\b(?:thanks|thank you)(?: so much)?,? (?:again )?(?:for|to) (?:reading|listening|"
+    r"watching|having me|coming on|joining|being here|subscribing)"
+    r"|\bin (?:this|today's) (?:post|issue|article|episode|video|newsletter|piece|guide|"
+    r"edition|thread)\b,? (?:i|we)(?:'ll|’ll| will| am going| are going|'m going|’m going)"
+    r"|\b(?:subscribe (?:below|here|now|to)|leave a review|like and subscribe|"
+    r"see you (?:next|in|soon)|that'?s all for|that'?s it for|until next time|"
+    r"if you (?:liked|enjoyed) this|share this (?:post|episode|issue))\b"
+    r"|^welcome (?:back )?to\b|^this (?:post|piece|article) is part of\b"
+    r"|^(?:warmly|cheers|best|regards|best regards|kind regards|talk soon|xo)\b,?$"
+    r"|\bgracias por leer\b|\bdanke fürs lesen\b|\bmerci de m'avoir lu\b"
+)
+_BYLINE_LINE = re.compile(
+    r"(?i)^(?:by|posted by|written by|von|por|par)\s+[^\s.!?]+(?:\s+[^\s.!?]+){0,3}"
+    r"(?:\s*[·|•,—–-]\s*.*)?$|\bmin(?:ute)? read\b"
+)
+BYLINE_NAME = re.compile(
+    r"^(?:By|Posted by|Written by|Von|Por|Par)\s+([A-ZÀ-Þ][\w'-]+(?: [A-ZÀ-Þ][\w'-]+){0,2})"
+)
+
+
+def is_meta(text: str) -> bool:
+    """True for the piece's frame rather than its content: a greeting, "In this post I
+    will…", a sign-off, a byline."""
+    return _META.search(text) is not None or _BYLINE_LINE.search(text) is not None
+
+
 def usable(sentence: Sentence, cjk: bool) -> bool:
     """Sentences worth repeating to an audience on their own."""
     text = sentence.text
     if sentence.words < (4 if cjk else 3) or text.endswith((":", "：")):
         return False
-    return not leaks_in([text])
+    return not leaks_in([text]) and not is_meta(text)
 
 
 # No platform uses more than a few dozen sentences; ranking further only costs time
@@ -145,6 +180,7 @@ def _claim_scores(
     language: str,
     cjk: bool,
     section_ends: frozenset[int] = frozenset(),
+    spoken: bool = False,
 ) -> list[float]:
     """How much each sentence reads like the author's point, from 0 up: claim wording,
     closeness to the title and to the document as a whole, the intro and the conclusion
@@ -168,7 +204,8 @@ def _claim_scores(
         title_terms = _signature(title, True) if cjk else _terms(title_words, language)
     blocks = sorted({s.block for s in sentences})
     edge = 1 if len(blocks) < 6 else 2
-    edges = {*blocks[:edge], *blocks[-edge:]}
+    # A talk opens with introductions and small talk; it lands its point at the end.
+    edges = {*blocks[-edge:]} if spoken else {*blocks[:edge], *blocks[-edge:]}
     scores = []
     for s, ws, ts, central in zip(sentences, words, terms, centroid, strict=True):
         text = s.text.lower().replace("’", "'")
@@ -204,6 +241,7 @@ def rank(
     title: str | None = None,
     language: str = "en",
     section_ends: frozenset[int] = frozenset(),
+    spoken: bool = False,
 ) -> list[Sentence]:
     """Sentences scored by keyword coverage, how much they read like the author's
     point, position and length, best first, with near-duplicates of a better sentence
@@ -215,10 +253,12 @@ def rank(
         low = s.text.lower()
         coverage.append(sum(w for k, w in weights.items() if k in low))
     top = max(coverage, default=0) or 1
-    claims = _claim_scores(sentences, title, language, cjk, section_ends)
+    claims = _claim_scores(sentences, title, language, cjk, section_ends, spoken)
     scored = []
     for s, cov, claim in zip(sentences, coverage, claims, strict=True):
         position = 1 - 0.4 * (s.index / total) + (0.2 if s.first_in_block else 0)
+        if spoken:
+            position = 0.8
         # Coverage saturates: a sentence naming every keyword (often a list of
         # measurements) should not outrank the one sentence that says what they mean.
         score = (

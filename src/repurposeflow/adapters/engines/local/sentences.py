@@ -31,6 +31,7 @@ class Sentence:
     words: int
     score: float = 0.0
     section: int = 0  # how many headings come before it
+    speaker: str | None = None  # who says it, in a transcript with speaker labels
 
 
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s|$)|[。！？]")
@@ -39,9 +40,32 @@ CJK_CHAR = re.compile(
     r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]"
 )
 WORD = re.compile(r"\w+", re.UNICODE)
-_TIMESTAMP = re.compile(r"^[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?\s*")
-_LABEL = re.compile(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s")
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+# At the head of a block: "[00:01:05]", "(01:05)", "00:01:05", an SRT cue's number and
+# "00:00:01,000 --> 00:00:04,000", in any mix.
+_TIMESTAMP = re.compile(
+    rf"^(?:\d{{1,5}}\s+(?={_CLOCK}))?[\[(]?{_CLOCK}[\])]?\s*"
+    rf"(?:-->\s*[\[(]?{_CLOCK}[\])]?\s*)?"
+)
+# Anywhere else only bracketed ones: "at 10:30" in a sentence is content.
+_INNER_TIMESTAMP = re.compile(rf"\s*[\[(]{_CLOCK}[\])]\s*")
+# "Maya:", "Maya Chen (00:04):", "HOST:", "Speaker 1:".
+_LABEL = re.compile(
+    rf"^([A-Z][\w.'-]*(?: (?:[A-Z][\w.'-]*|\d+)){{0,2}})\s*(?:[\[(]?{_CLOCK}[\])]?)?:\s"
+)
+# Framing that opens a sentence but is not part of its point: "Remember this: …".
+_FRAME_PREFIX = re.compile(
+    r"(?i)^(?:remember this|here'?s the thing|the bottom line|bottom line|tl;?dr|pro tip|"
+    r"key takeaway|takeaway|the takeaway|quick note(?: to self)?(?: [^:]{0,40})?|"
+    r"note to self(?: [^:]{0,40})?|update|ps|p\.s\.)\s*[:—–]\s+(?=\S)"
+)
 _FILLERS = re.compile(r"(?i)(?<!\w)(?:um+|uh+|erm+|you know|i mean)(?!\w)[,.]?\s*")
+_FILLER_CLAUSE = re.compile(r"(?i),\s+(?:um+|uh+|erm+),")
+_FILLER_START = re.compile(r"(?<![\w,])(?:um+|uh+|erm+),\s+(\w)", re.IGNORECASE)
+# A guest's "thanks for having me" opens an answer; it is not part of it.
+_SPOKEN_THANKS = re.compile(
+    r"(?i)^(?:thanks|thank you)(?: so much)? for (?:having me|inviting me)[,.!]?\s*(?:yeah\b)?"
+)
 _DOUBLED = re.compile(r"(?i)\b(\w+)(\s+\1\b)+")
 _LONE_I = re.compile(r"(?<!\w)i(?=\s|'|’)")
 
@@ -110,7 +134,7 @@ def _plain_split(text: str, language: str) -> list[str] | None:
 def _spoken_chunks(text: str, language: str) -> list[str]:
     """Sentences for transcript-like text that barely has punctuation: break where a
     speaker would start a new thought, drop fillers, capitalise."""
-    cleaned = _DOUBLED.sub(r"\1", _FILLERS.sub("", text)).strip()
+    cleaned = _DOUBLED.sub(r"\1", _FILLERS.sub("", _SPOKEN_THANKS.sub("", text))).strip()
     words = cleaned.split()
     chunks: list[list[str]] = [[]]
     for word in words:
@@ -151,12 +175,53 @@ def _speaker_labels(blocks: list[Block]) -> frozenset[str]:
     return frozenset(label for label, n in counts.items() if n >= 2)
 
 
-def _clean_block_text(text: str, labels: frozenset[str]) -> str:
+def _speaker_and_text(text: str, labels: frozenset[str]) -> tuple[str | None, str]:
+    """The block's speaker label (if it opens with one) and its words without the label
+    and timestamps."""
     text = _TIMESTAMP.sub("", text)
+    speaker = None
     match = _LABEL.match(text)
     if match and match.group(1) in labels:
-        text = text[match.end() :]
-    return text.strip()
+        speaker = match.group(1)
+        text = _TIMESTAMP.sub("", text[match.end() :])
+    if "[" in text or "(" in text:
+        text = _INNER_TIMESTAMP.sub(" ", text)
+    return speaker, text.strip()
+
+
+def unbalanced(text: str) -> bool:
+    """True when a quote or bracket opened in ``text`` is not closed (or the reverse)."""
+    return (
+        text.count('"') % 2 == 1
+        or text.count("“") != text.count("”")
+        or text.count("(") != text.count(")")
+        or text.count("[") != text.count("]")
+        or text.count("«") != text.count("»")
+        or text.count("「") != text.count("」")
+    )
+
+
+def _rejoin(pieces: list[str], cjk: bool) -> list[str]:
+    """Sentences split inside quotes or brackets put back together: ``He said "wow!"
+    and left.`` is one sentence, and so is a sentence that goes on in lowercase."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and (
+            unbalanced(out[-1]) or (not cjk and piece[:1].islower() and out[-1][-1:] in '"”’)')
+        ):
+            out[-1] = f"{out[-1]}{'' if cjk else ' '}{piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def _unframed(text: str) -> str:
+    """``text`` without a framing opener ("Remember this: …"), capitalised."""
+    match = _FRAME_PREFIX.match(text)
+    if match is None or len(text) - match.end() < 12:
+        return text
+    rest = text[match.end() :]
+    return rest[:1].upper() + rest[1:]
 
 
 def is_spoken(blocks: list[Block], language: str) -> bool:
@@ -175,28 +240,38 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
     spoken = is_spoken(blocks, language)
     out: list[Sentence] = []
     section = 0
+    speaker: str | None = None
     for block_index, block in enumerate(blocks):
         if block.kind == "heading":
             section += 1
             continue
-        text = _clean_block_text(block.text, labels)
+        said_by, text = _speaker_and_text(block.text, labels) if labels else (None, block.text)
+        if said_by is not None:
+            speaker = said_by
         if not text:
             continue
         if not _needs_segmenter(text):
             pieces = [text]
         elif (simple := _plain_split(text, language)) is not None:
-            pieces = simple
+            pieces = _rejoin(simple, False)
         else:
             if segmenter is None:
                 segmenter = _segmenter(language)
             pieces = [p.strip() for p in segmenter.segment(text)]  # type: ignore[attr-defined]
+            pieces = _rejoin([p for p in pieces if p], language in CJK_LANGS)
         expanded: list[str] = []
+        if labels:
+            # Speech with punctuation still has its "um"s.
+            pieces = [
+                _FILLER_START.sub(lambda m: m.group(1).upper(), _FILLER_CLAUSE.sub(",", p))
+                for p in pieces
+            ]
         for piece in pieces:
             # Long stretches without punctuation are speech, not prose.
             if spoken or (language not in CJK_LANGS and len(piece.split()) > 45):
                 expanded.extend(_spoken_chunks(piece, language))
             elif piece:
-                expanded.append(piece)
+                expanded.append(_unframed(piece))
         for position, piece in enumerate(expanded):
             out.append(
                 Sentence(
@@ -207,6 +282,7 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
                     kind=block.kind,
                     words=word_count(piece),
                     section=section,
+                    speaker=speaker if labels else None,
                 )
             )
     return out

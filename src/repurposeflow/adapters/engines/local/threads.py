@@ -21,14 +21,13 @@ def write(w: Writer) -> ThreadsOutput:
     hook = w.lead(chars(300), w.uses_title())
     opener = w.phrase("opener", offset=1, avoid=[hook])
     first = f"{hook}\n\n{opener}" if opener else hook
-    anchors = w.take(w.body_size(5, 2, 6), spread=True)
+    anchors = w.take(w.body_size(5, 2, 6), fits, spread=True)
     posts = [first, *_thoughts(w, anchors, fits)]
     closer = w.phrase("closer", offset=1, avoid=posts)
     if closer:
         posts.append(closer)
     # Threads allows one topic tag; hashtags inside quoted sentences would add more.
-    posts = unique(_HASHTAG_LIKE.sub(r"\1", p) for p in posts)
-    posts = [p if fits(p) else fit.shorten(p, fits) for p in posts]
+    posts = [p for p in unique(_HASHTAG_LIKE.sub(r"\1", p) for p in posts) if fits(p)]
     topic = w.tags[0].lstrip("#") if w.tags else None
     return ThreadsOutput(posts=[p for p in posts if p], topic_tag=topic)
 
@@ -51,8 +50,17 @@ def _thoughts(w: Writer, anchors: list[Sentence], fits: Fits) -> list[str]:
         merged.append(group)
     posts: list[str] = []
     for group in merged:
+        # A sentence that leans back heads a post only with what it leans on.
+        while len(group) > 1 and leans_back(group[0].text):
+            group = group[1:]
+        if leans_back(group[0].text):
+            continue
         text = w.prose(group)
-        posts.extend([text] if fits(text) else fit.split_to_fit(text, fits))
+        while not fits(text) and len(group) > 1:
+            group = group[:-1]
+            text = w.prose(group)
+        if fits(text):
+            posts.append(text)
     return posts
 
 

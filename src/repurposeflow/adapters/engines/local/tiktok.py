@@ -9,31 +9,58 @@ from repurposeflow.adapters.engines.local.writer import Writer, chars, not_quest
 from repurposeflow.domain.platforms import TikTokOutput
 
 
+def _spoken(text: str) -> str:
+    # Backticks mark code on screen; said aloud they are noise.
+    return text.replace("`", "")
+
+
 def write(w: Writer) -> TikTokOutput:
     spoken = chars(150)
-    hooks: list[str] = []
-    if len(w.pool) >= 5:
-        hooks.append(w.lead(chars(110), w.uses_title()))
-        hooks.append(w.phrase("hook", avoid=hooks))
-        question = w.take(1, spoken, where=lambda s: s.text.rstrip().endswith(("?", "？")))
-        hooks.append(question[0].text if question else w.phrase("hook", 1, avoid=hooks))
-    for offset in range(8):
+    fits = chars(110)
+    hooks = [_spoken(w.lead(fits, w.uses_title()))]
+    # The other hooks are the piece's next strongest lines, or a question it asks when
+    # that is among them.
+    top = {s.index for s in w.neutral[:12]}
+    question = w.take(1, fits, where=lambda s: s.index in top and not not_question(s))
+    claims = w.take(2, fits, where=lambda s: not_question(s) and w.opens(s), pool=w.neutral)
+    for s in [*question, *claims]:
         if len(unique(hooks)) >= 3:
             break
-        hooks.append(w.phrase("hook", offset, avoid=hooks))
-    hooks = unique(hooks)[:3]
+        hooks.append(_spoken(w.with_sequel(s, fits)))
+    hooks = unique(hooks)
+    if len(hooks) < 3:
+        hooks = _framed_hooks(w, hooks)
 
     wanted = w.body_size(4, 3, 5)
-    # Whole sentences that can be said in one breath first; shortened ones only to make
-    # up the number.
+    # Whole sentences that can be said in one breath.
     chosen = w.take(wanted, spoken, where=not_question)
-    chosen += w.take(wanted - len(chosen), where=not_question)
-    points = [fit.shorten(s.text, spoken) for s in sorted(chosen, key=lambda s: s.index)]
+    points = [_spoken(s.text) for s in sorted(chosen, key=lambda s: s.index)]
     points = [p for p in unique([*hooks, *points])[len(hooks) :] if p]
     if len(points) < 3:
         points = _stretch_points(w, points, hooks)
     cta = w.phrase("tiktok_cta")
     return TikTokOutput(hooks=hooks, talking_points=points[:5], cta=cta, hashtags=w.tags[:4])
+
+
+def _framed_hooks(w: Writer, hooks: list[str]) -> list[str]:
+    """A short note has too few lines for three hooks of its own: a frame ("Quick
+    lesson:") before one of its sentences, so every hook still says something of it."""
+    lines = [s.text for s in sorted(w.doc.sentences, key=lambda s: s.index)]
+    lines = [_spoken(t) for t in lines if w.allowed(t)]
+    out = list(hooks)
+    for offset in range(6):
+        if len(out) >= 3:
+            break
+        frame = w.phrase("hook_frame", offset, avoid=[])
+        for line in lines:
+            candidate = fit.join([frame, line], w.cjk) if frame else line
+            if chars(150)(candidate) and candidate not in out:
+                out = unique([*out, candidate])
+                break
+    for offset in range(3):  # a note of a single short line: the last resort
+        if len(out) < 3:
+            out = unique([*out, w.phrase("last_resort", offset, avoid=out)])
+    return out[:3]
 
 
 def _stretch_points(w: Writer, points: list[str], hooks: list[str]) -> list[str]:
@@ -43,13 +70,13 @@ def _stretch_points(w: Writer, points: list[str], hooks: list[str]) -> list[str]
     for s in sorted(w.doc.sentences, key=lambda s: s.index):
         if not w.allowed(s.text):
             continue
-        pieces = fit.clauses(s.text)
-        candidates.extend(pieces if len(pieces) > 1 else [s.text])
+        pieces = fit.clauses(_spoken(s.text))
+        candidates.extend(pieces if len(pieces) > 1 else [_spoken(s.text)])
     for role in ("filler_point", "last_resort"):
         own, spares = phrases(w.doc.language, role, w.tone)
         candidates.extend(p for p in (*own, *spares) if w.allowed(p))
     result = unique([*hooks, *candidates])[len(unique(hooks)) :]
-    return [fit.shorten(p, chars(150)) or p for p in result][:5]
+    return [p for p in result if chars(150)(p)][:5]
 
 
 def repair(w: Writer, o: TikTokOutput) -> TikTokOutput | None:

@@ -100,3 +100,13 @@ EVERYDAY_WORDS = frozenset(
      "things", "time", "times", "today", "tomorrow", "took", "wait", "waiting", "want",
      "way", "ways", "week", "weeks", "work", "works", "year", "years", "yesterday"]
 )  # fmt: skip
+
+# Tags that fit any post and so say nothing about this one.
+GENERIC_TAGS = frozenset(
+    ["article", "blog", "content", "episode", "free", "ideas",
+     "issue", "learning", "lessons", "letter", "life", "news", "newsletter", "notes",
+     "podcast", "post", "posts", "product", "show", "stuff", "success", "thread", "tips",
+     "update", "video", "writing", "work", "january", "february", "march", "april", "may",
+     "june", "july", "august", "september", "october", "november", "december", "monday",
+     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+)  # fmt: skip

@@ -17,9 +17,9 @@ from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.document import Document
 from repurposeflow.adapters.engines.local.phrases import phrases
 from repurposeflow.adapters.engines.local.ranking import leans_back
-from repurposeflow.adapters.engines.local.sentences import Sentence
+from repurposeflow.adapters.engines.local.sentences import Sentence, unbalanced
 from repurposeflow.adapters.engines.local.style import Style
-from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS
+from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS, GENERIC_TAGS
 from repurposeflow.domain.enums import Tone
 from repurposeflow.domain.measure import char_count, strip_thread_numbering
 from repurposeflow.domain.model import Brief
@@ -48,6 +48,17 @@ _AUDIENCE = re.compile(
     r"nurses|doctors|coaches|consultants|programmers|startups|beginners))\b"
 )
 _TAG_SHAPE = re.compile(r"#[^\W_][\w]*")
+# "The Slow Growth Letter, issue 41: why we stopped…": the first part names the
+# publication, the second says what this one is about.
+_DESIGNATION = re.compile(r"(?i)\b(?:issue|episode|ep\.?|vol\.?|volume|no\.|part)\s*\d+|#\d+")
+_TITLE_SPLIT = re.compile(r"\s*(?::|\s[—–|]\s)\s*")
+_TONE_NUDGE = 0.1
+# "These cards…", "this one…" early in a sentence: it points at something said before,
+# so it cannot open a post, however well it ranks.
+_POINTS_BACK = re.compile(
+    r"(?i)^(?:\S+\s+){0,5}?(?:this|these|those|such)\s+(?!is\b|was\b|are\b|were\b|means?\b|"
+    r"will\b|year\b|week\b|month\b|morning\b|time\b|post\b|guide\b)[a-z]+"
+)
 
 
 @lru_cache(maxsize=64)
@@ -122,14 +133,14 @@ class Writer:
         self.banned = _banned_pattern(ctx.banned_phrases)
         self._allowed: dict[str, bool] = {}
         cue = _TONE_CUES[tone]
-        allowed = [s for s in doc.ranked if self.allowed(s.text)]
+        allowed = [s for s in doc.ranked if self.allowed(s.text) and not unbalanced(s.text)]
         self.neutral = allowed
         # People who write short get the source's shorter sentences first.
         over = style.words_over if style is not None else lambda words: 0.0
         self.pool: list[Sentence] = sorted(
             allowed,
             key=lambda s: (
-                -(s.score + (0.08 if cue.search(s.text) else 0) - 0.25 * over(s.words)),
+                -(s.score + (_TONE_NUDGE if cue.search(s.text) else 0) - 0.25 * over(s.words)),
                 s.index,
             ),
         )
@@ -178,10 +189,13 @@ class Writer:
         where: Callable[[Sentence], bool] | None = None,
         spread: bool = False,
         pool: Sequence[Sentence] | None = None,
+        lean_ok: bool = False,
     ) -> list[Sentence]:
         """The best unused sentences (up to ``count``) that fit, in reading order. With
         ``spread``, the best of each section comes first, so a post walks through the
-        whole piece rather than dwelling on its best-scoring part."""
+        whole piece rather than dwelling on its best-scoring part. A sentence that leans
+        on the one before it ("Instead, …", "These …") is not taken on its own unless
+        ``lean_ok``: it comes in only behind the sentence it leans on."""
         chosen: list[Sentence] = []
         sections: set[int] = set()
         for crowded in (False, True) if spread else (True,):
@@ -189,6 +203,8 @@ class Writer:
                 if len(chosen) == count:
                     break
                 if s.index in self.used or (where and not where(s)):
+                    continue
+                if not lean_ok and leans_back(s.text):
                     continue
                 if not crowded and s.section in sections:
                     continue
@@ -203,26 +219,62 @@ class Writer:
         """The opening line: the title, the best sentence that fits, or the best one
         shortened. ``neutral`` ranks without the tone's nudge."""
         pool = self.neutral if neutral else self.pool
-        title = self.doc.title
-        if use_title and title and self.allowed(title) and fits(title):
-            return title
+        if use_title:
+            headline = self.headline(fits)
+            if headline:
+                return headline
         low, high = (12, 70) if self.cjk else (6, 26)
         picked = (
             self.take(
-                1, fits, where=lambda s: low <= s.words <= high and not_question(s), pool=pool
+                1,
+                fits,
+                where=lambda s: low <= s.words <= high and not_question(s) and self.opens(s),
+                pool=pool,
             )
             or self.take(1, fits, where=lambda s: s.words >= low // 2, pool=pool)
             or self.take(1, fits, pool=pool)
         )
         if picked:
             return self.with_sequel(picked[0], fits)
+        # Nothing fits whole: a clause of the best sentence, which reads as a sentence.
         for s in self.pool:
             if s.index not in self.used:
-                short = fit.shorten(s.text, fits)
-                if short:
-                    self.used.add(s.index)
-                    return short
-        return self.phrase("hook")
+                for clause in fit.clauses(s.text):
+                    if fits(clause) and self.allowed(clause) and not leans_back(clause):
+                        self.used.add(s.index)
+                        return clause
+        return self.headline(fits) or self.phrase("last_resort")
+
+    def opens(self, s: Sentence) -> bool:
+        """Whether ``s`` can open a post: it neither leans on nor points back at what
+        came before it."""
+        return not leans_back(s.text) and _POINTS_BACK.match(s.text) is None
+
+    def headline(self, fits: Fits) -> str:
+        """The title, or the part of it that says what this piece is about, if it fits."""
+        title = self.doc.title
+        if not title or not self.allowed(title):
+            return ""
+        parts = [p for p in _TITLE_SPLIT.split(title) if p]
+        if len(parts) > 1 and _DESIGNATION.search(parts[0]):
+            rest = title[title.index(parts[1]) :]
+            title = rest[:1].upper() + rest[1:]
+            parts = parts[1:]
+        if fits(title):
+            return title
+        for part in sorted(parts, key=len, reverse=True):
+            if len(part.split()) >= 3 and fits(part):
+                return part[:1].upper() + part[1:]
+        return ""
+
+    def link(self) -> str:
+        """The piece's main link: the one that names its subject, else the first."""
+        links = [u for u in self.doc.links if self.allowed(u)]
+        if not links:
+            return ""
+        terms = {t for k in self.doc.keywords for t in re.findall(r"\w{4,}", k.lower())}
+        terms |= set(re.findall(r"\w{4,}", (self.doc.title or "").lower()))
+        return max(links, key=lambda u: (sum(t in u.lower() for t in terms), -links.index(u)))
 
     def neighbour(self, s: Sentence, step: int) -> Sentence | None:
         """The unused sentence right after (``step`` 1) or before (-1) ``s`` in the same
@@ -253,37 +305,61 @@ class Writer:
         return s.text
 
     def _hashtags(self, keywords: Sequence[str]) -> list[str]:
-        """Keywords as hashtags, topical ones first: named in the title or a heading,
-        several words, or an acronym; everyday words last."""
+        """Hashtags from the topic's keywords: named in the title or a heading, or
+        repeated in the text. Never a person's name, a piece of a phrase ("#HELL
+        #YEAH", "#FridayRitual") or an everyday word; a multi-word tag only when the
+        text uses the whole phrase more than once."""
         title = (self.doc.title or "").lower()
         headings = " ".join(self.doc.headings).lower()
-
-        def weight(item: tuple[int, str]) -> float:
-            rank, keyword = item
+        text = " ".join(s.text for s in self.doc.sentences).lower()
+        english = self.doc.language == "en"
+        scored: list[tuple[float, str]] = []
+        loose: list[str] = []
+        for rank, keyword in enumerate(keywords):
             low = keyword.lower()
-            score = float(rank)
-            score -= 4 * bool(re.search(rf"(?<!\w){re.escape(low)}(?!\w)", title))
-            score -= 2 * (low in headings)
-            english = self.doc.language == "en"
-            score -= 3 * (" " in keyword and english) + 3 * (keyword.isupper() and len(keyword) > 1)
-            tokens = low.split()
-            everyday = [t in EVERYDAY_WORDS for t in tokens]
-            score += 12 * all(everyday) + 6 * any(everyday)
-            # Verbs and adverbs make odd tags ("#StartedTracking"): nouns end a good one.
-            score += 6 * any(t.endswith(("ed", "ly")) for t in tokens) * english
-            score += 4 * tokens[-1].endswith("ing") * english
-            return score
-
-        ranked = sorted(enumerate(keywords), key=weight)
-        candidates = [fit.to_hashtag(k) for _, k in ranked]
-        fallback, spare = phrases(self.doc.language, "fallback_tag", self.tone)
-        tags = []
-        seen: set[str] = set()
-        for tag in [*candidates, *fallback, *spare]:
-            if not tag or tag.lower() in seen or not self.allowed(tag):
+            tokens = low.replace("-", " ").split()
+            if not tokens or any(t in self.doc.names for t in tokens):
                 continue
-            seen.add(tag.lower())
+            if all(t in EVERYDAY_WORDS or t in GENERIC_TAGS for t in tokens):
+                continue
+            if english and tokens[-1].endswith(("ed", "ly")):
+                continue  # verbs and adverbs make odd tags ("#StartedTracking")
+            pattern = rf"(?<!\w){re.escape(low)}(?!\w)"
+            said = len(re.findall(pattern, text)) if not self.cjk else text.count(low)
+            in_title = bool(re.search(pattern, title)) if not self.cjk else low in title
+            in_heading = low in headings
+            phrase = len(tokens) > 1 and " " in low
+            if phrase and said < 2:
+                continue
+            if not (in_title or in_heading or said >= 2):
+                loose.append(keyword)
+                continue
+            score = rank - 4 * in_title - 2 * in_heading - min(said, 6) / 2
+            score += 3 * any(t in EVERYDAY_WORDS for t in tokens)
+            score += 4 * (english and tokens[-1].endswith("ing"))
+            score -= 2 * (keyword.isupper() and len(keyword) > 1)
+            scored.append((score, keyword))
+        ranked = [k for _, k in sorted(scored, key=lambda item: item[0])]
+        tags: list[str] = []
+        seen: set[str] = set()
+        for keyword in [*ranked, *loose]:
+            tag = fit.to_hashtag(keyword)
+            # "#alert" and "#alerts" are one tag.
+            stem = tag.lower().rstrip("s") if tag else ""
+            if not tag or stem in seen or not self.allowed(tag):
+                continue
+            seen.add(stem)
             tags.append(tag)
+        if len(tags) < 3:
+            # A note too short to repeat anything: the generic tags keep LinkedIn's
+            # minimum of three (they are the last thing tried).
+            fallback, spare = phrases(self.doc.language, "fallback_tag", self.tone)
+            for tag in [*fallback, *spare]:
+                if len(tags) >= 3:
+                    break
+                if tag.lower().rstrip("s") not in seen and self.allowed(tag):
+                    seen.add(tag.lower().rstrip("s"))
+                    tags.append(tag)
         return tags
 
     def fix_tags(self, tags: Sequence[str], low: int, high: int) -> list[str]:
@@ -318,7 +394,8 @@ class Writer:
         count = 0
         previous: Sentence | None = None
         for s in sentences:
-            pieces = [self.with_sequel(s, fits)] if fits(s.text) else fit.split_to_fit(s.text, fits)
+            # A sentence too long for a post is left out, not cut: no post ends mid-way.
+            pieces = [self.with_sequel(s, fits)] if fits(s.text) else []
             neighbour = previous is not None and s.block - previous.block <= reach
             for piece in pieces:
                 merged = fit.join([posts[-1], piece], self.cjk) if posts else ""
