@@ -16,16 +16,14 @@ from repurposeflow.adapters.engines.local.language import CJK_LANGS, detect_lang
 from repurposeflow.adapters.engines.local.markup import Block, read_markup
 from repurposeflow.adapters.engines.local.ranking import BYLINE_NAME, rank, usable
 from repurposeflow.adapters.engines.local.sentences import (
-    CJK_CHAR,
     Sentence,
     split_sentences,
-    word_count,
 )
+from repurposeflow.domain.measure import CJK, URL, word_count
 
 # yake is linear but slow (a quarter second per 10,000 characters); the headings and the
 # opening of a text name its subject well enough.
 _YAKE_CHARS = 6_000
-URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"'`]+", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -51,7 +49,7 @@ def _promote_title(blocks: list[Block]) -> list[Block]:
     if len(blocks) < 2 or any(b.kind == "heading" for b in blocks):
         return blocks
     first = blocks[0]
-    short = word_count(first.text) <= (40 if CJK_CHAR.search(first.text) else 15)
+    short = word_count(first.text) <= (40 if CJK.search(first.text) else 15)
     if first.kind == "paragraph" and short and not re.search(r"[.!?。！？:：,，]$", first.text):
         return [Block("heading", first.text, 1), *blocks[1:]]
     return blocks
@@ -152,7 +150,7 @@ def read_document(source: str) -> Document:
         ranked=tuple(ranked),
         keywords=tuple(keywords),
         names=_names(blocks, all_sentences, keywords),
-        links=tuple(dict.fromkeys(u.rstrip(".,;:!?") for u in URL.findall(prose))),
+        links=tuple(dict.fromkeys(u.rstrip(".,;:!?`") for u in URL.findall(prose))),
     )
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-_CJK = (
-    r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-    r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]"
-)
+from repurposeflow.domain.measure import CJK_CLASS as _CJK
+
 # A token is one CJK character or one run of anything else that is not a space, with the
 # spaces after it.
 _TOKEN = re.compile(rf"{_CJK}\s*|(?:(?!{_CJK})\S)+\s*|\s+")

@@ -9,8 +9,7 @@ from collections import Counter
 
 from repurposeflow.adapters.engines.local.language import CJK_LANGS, KANA
 from repurposeflow.adapters.engines.local.words import NOT_ACRONYMS
-
-_URL_IN_TEXT = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+from repurposeflow.domain.measure import URL
 
 _KEYWORD_JUNK = re.compile(r"\d|https?:|www\.|@|[^\w\s'’-]")
 
@@ -76,7 +75,7 @@ def _yake_keywords(text: str, language: str, top: int) -> list[str]:
 
 
 def _frequent_words(text: str, top: int) -> list[str]:
-    text = _URL_IN_TEXT.sub(" ", text)  # "https" and "github" are not the subject
+    text = URL.sub(" ", text)  # "https" and "github" are not the subject
     words = Counter(w.lower() for w in re.findall(r"[^\W\d_]{4,}", text))
     return [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))][:top]
 

@@ -19,6 +19,7 @@ from repurposeflow.adapters.engines.local.words import (
     STRONG_STARTS,
     WEAK_STARTS,
 )
+from repurposeflow.domain.measure import word_count
 
 
 @attrs.frozen
@@ -35,10 +36,6 @@ class Sentence:
 
 
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s|$)|[。！？]")
-CJK_CHAR = re.compile(
-    r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-    r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]"
-)
 WORD = re.compile(r"\w+", re.UNICODE)
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 # At the head of a block: "[00:01:05]", "(01:05)", "00:01:05", an SRT cue's number and
@@ -68,13 +65,6 @@ _SPOKEN_THANKS = re.compile(
 )
 _DOUBLED = re.compile(r"(?i)\b(\w+)(\s+\1\b)+")
 _LONE_I = re.compile(r"(?<!\w)i(?=\s|'|’)")
-
-
-def word_count(text: str) -> int:
-    """Words, counting each CJK character as one (CJK text has no spaces)."""
-    cjk = len(CJK_CHAR.findall(text))
-    rest = CJK_CHAR.sub(" ", text)
-    return cjk + len(WORD.findall(rest))
 
 
 def _segmenter(language: str) -> object:

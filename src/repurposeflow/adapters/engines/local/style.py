@@ -16,7 +16,7 @@ from typing import Literal
 
 import attrs
 
-from repurposeflow.adapters.engines.local.sentences import word_count
+from repurposeflow.domain.measure import URL, word_count
 
 HashtagHabit = Literal["inline", "end", "none"]
 
@@ -27,7 +27,6 @@ _EMOJI = re.compile(
 )
 _HASHTAG = re.compile(r"(?<![\w#&])#[^\W\d_][\w]*")
 _TRAILING_TAGS = re.compile(r"(?:\s*#[^\W\d_][\w]*)+\s*$")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _CONTRACTION = re.compile(r"(?i)\b\w+['’](?:s|t|re|ll|d|ve|m)\b")
 _CJK_LANGS = frozenset({"ja", "zh"})
@@ -120,7 +119,7 @@ def _lower_start(match: re.Match[str]) -> str:
 
 
 def _hashtag_habit(sample: str) -> HashtagHabit:
-    text = _URL.sub(" ", sample)
+    text = URL.sub(" ", sample)
     if not _HASHTAG.search(text):
         return "none"
     body = _TRAILING_TAGS.sub("", text)
@@ -136,7 +135,7 @@ def style_of(samples: tuple[str, ...]) -> Style | None:
         return None
     sentences: list[str] = []
     for post in posts:
-        plain = _HASHTAG.sub(" ", _URL.sub(" ", post))
+        plain = _HASHTAG.sub(" ", URL.sub(" ", post))
         sentences.extend(s.strip() for s in _SENTENCES.split(plain) if s.strip())
     lengths = [word_count(_EMOJI.sub(" ", s)) for s in sentences]
     lengths = [n for n in lengths if n] or [12]

@@ -12,8 +12,7 @@ from repurposeflow.adapters.engines.local.writer import Fits, Writer, chars, uni
 from repurposeflow.domain import platforms as pf
 from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.platforms import ThreadsOutput
-
-_HASHTAG_LIKE = re.compile(r"(?<![\w&#])#([^\W_][\w]*)", re.UNICODE)
+from repurposeflow.domain.validation import INLINE_HASHTAG
 
 
 def write(w: Writer) -> ThreadsOutput:
@@ -27,7 +26,7 @@ def write(w: Writer) -> ThreadsOutput:
     if closer:
         posts.append(closer)
     # Threads allows one topic tag; hashtags inside quoted sentences would add more.
-    posts = [p for p in unique(_HASHTAG_LIKE.sub(r"\1", p) for p in posts) if fits(p)]
+    posts = [p for p in unique(INLINE_HASHTAG.sub(r"\1", p) for p in posts) if fits(p)]
     topic = w.tags[0].lstrip("#") if w.tags else None
     return ThreadsOutput(posts=[p for p in posts if p], topic_tag=topic)
 
@@ -90,7 +89,7 @@ def repair(w: Writer, o: ThreadsOutput) -> ThreadsOutput | None:
     fits = chars(pf.THREADS_MAX_CHARS)
     posts: list[str] = []
     for post in o.posts:
-        text = _HASHTAG_LIKE.sub(r"\1", w.clean(post))
+        text = INLINE_HASHTAG.sub(r"\1", w.clean(post))
         posts.extend([text] if fits(text) else fit.split_to_fit(text, fits))
     posts = unique(posts)
     if not posts:

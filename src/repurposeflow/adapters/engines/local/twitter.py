@@ -8,7 +8,7 @@ import re
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.writer import Fits, Writer, unique
 from repurposeflow.domain import platforms as pf
-from repurposeflow.domain.measure import strip_thread_numbering, x_weighted_length
+from repurposeflow.domain.measure import number_thread, strip_thread_numbering, x_weighted_length
 from repurposeflow.domain.platforms import TwitterOutput
 
 
@@ -39,7 +39,7 @@ def write(w: Writer) -> TwitterOutput:
         with_tags = f"{closer}\n\n{' '.join(trailing)}"
         posts.append(with_tags if trailing and fits(with_tags) else closer)
     posts = unique(posts)
-    thread = [f"{i}/ {post}" for i, post in enumerate(posts, 1)]
+    thread = number_thread(posts)
     return TwitterOutput(thread=thread, hashtags=tags)
 
 
@@ -74,5 +74,5 @@ def repair(w: Writer, o: TwitterOutput) -> TwitterOutput | None:
     posts = unique(posts)
     if not posts:
         return None
-    thread = [f"{i}/ {p}" for i, p in enumerate(posts, 1)]
+    thread = number_thread(posts)
     return TwitterOutput(thread=thread, hashtags=w.fix_tags(o.hashtags, 0, 2))

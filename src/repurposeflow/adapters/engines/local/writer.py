@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.document import Document
@@ -21,9 +20,16 @@ from repurposeflow.adapters.engines.local.sentences import Sentence, unbalanced
 from repurposeflow.adapters.engines.local.style import Style
 from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS, GENERIC_TAGS
 from repurposeflow.domain.enums import Tone
-from repurposeflow.domain.measure import char_count, strip_thread_numbering
+from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.model import Brief
-from repurposeflow.domain.validation import ValidationContext, leaks_in, ungrounded_facts
+from repurposeflow.domain.validation import (
+    ValidationContext,
+    banned_phrase_pattern,
+    is_hashtag,
+    leaks_in,
+    repeat_key,
+    ungrounded_facts,
+)
 
 Fits = Callable[[str], bool]
 
@@ -47,7 +53,6 @@ _AUDIENCE = re.compile(
     r"creators|students|teachers|parents|leaders|freelancers|owners|researchers|"
     r"nurses|doctors|coaches|consultants|programmers|startups|beginners))\b"
 )
-_TAG_SHAPE = re.compile(r"#[^\W_][\w]*")
 # "The Slow Growth Letter, issue 41: why we stopped…": the first part names the
 # publication, the second says what this one is about.
 _DESIGNATION = re.compile(r"(?i)\b(?:issue|episode|ep\.?|vol\.?|volume|no\.|part)\s*\d+|#\d+")
@@ -61,20 +66,7 @@ _POINTS_BACK = re.compile(
 )
 
 
-@lru_cache(maxsize=64)
-def _banned_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """All banned phrases as one pattern, matched the way the validator matches them
-    (whole words, any run of spaces, either apostrophe); the validator has the last word."""
-    parts = []
-    for phrase in phrases:
-        escaped = re.escape(phrase.lower()).replace("\\ ", r"\s+").replace("'", "['’]")
-        parts.append(rf"(?<!\w){escaped}(?!\w)")
-    return re.compile("|".join(parts) or r"(?!x)x", re.IGNORECASE)
-
-
-def key(text: str) -> str:
-    """How the validator tells posts apart: words only, case folded, numbering gone."""
-    return re.sub(r"\W+", " ", strip_thread_numbering(text).lower()).strip()
+key = repeat_key
 
 
 def unique(items: Iterable[str]) -> list[str]:
@@ -130,7 +122,7 @@ class Writer:
         self.cjk = doc.cjk
         self.seed = int(hashlib.sha256(ctx.source.encode("utf-8")).hexdigest()[:8], 16)
         self.used: set[int] = set()
-        self.banned = _banned_pattern(ctx.banned_phrases)
+        self.banned = banned_phrase_pattern(ctx.banned_phrases)
         self._allowed: dict[str, bool] = {}
         cue = _TONE_CUES[tone]
         allowed = [s for s in doc.ranked if self.allowed(s.text) and not unbalanced(s.text)]
@@ -363,7 +355,7 @@ class Writer:
         return tags
 
     def fix_tags(self, tags: Sequence[str], low: int, high: int) -> list[str]:
-        good = [t for t in tags if _TAG_SHAPE.fullmatch(t) and self.allowed(t)]
+        good = [t for t in tags if is_hashtag(t) and self.allowed(t)]
         out = unique_tags(good)
         for tag in self.tags:
             if len(out) >= low:
