@@ -17,6 +17,9 @@ class Analysis:
     brief: Brief
     usage: TokenUsage
     model: str
+    # What the person should know about how their request was read, said once per run
+    # (e.g. "no opinionated phrases in Spanish"); never an error.
+    notes: tuple[str, ...] = ()
 
 
 @attrs.frozen

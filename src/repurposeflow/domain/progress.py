@@ -20,6 +20,7 @@ class ProgressKind(enum.StrEnum):
     RENDERED = "rendered"
     PLATFORM_FAILED = "platform_failed"
     FINISHED = "finished"
+    NOTE = "note"  # something the engine wants the person to know (detail)
 
 
 @attrs.frozen

@@ -135,6 +135,7 @@ class _ProgressView:
             ),
             ProgressKind.RENDERED: f"[green]  ✓ {name}[/]",
             ProgressKind.PLATFORM_FAILED: f"[red]  ✗ {name}: {escape(event.detail)}[/]",
+            ProgressKind.NOTE: f"[yellow]Note: {escape(event.detail)}[/]",
         }.get(event.kind)
         if line:
             with self.lock:
@@ -154,7 +155,7 @@ def _print_generation(
     for platform in platforms or gen.selected_platforms:
         if platform in gen.outputs:
             out.rule(f"[bold]{TITLES[platform]}[/]", align="left")
-            out.print(platform_markdown(platform, gen.outputs[platform]), markup=False)
+            out.print(platform_markdown(platform, gen.outputs[platform], plain=True), markup=False)
         elif platform in gen.platform_errors:
             out.rule(f"[bold red]{TITLES[platform]}[/]", align="left")
             out.print(f"Not generated: {gen.platform_errors[platform]}\n", markup=False)

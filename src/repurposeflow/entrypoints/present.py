@@ -39,26 +39,36 @@ def _missing_tags(tags: Any, *texts: str) -> str:
     return _tags(t for t in tags or () if t not in joined)
 
 
-def platform_markdown(platform: Platform, data: Mapping[str, Any]) -> str:
-    """One platform's output as Markdown a person can copy from."""
+def platform_markdown(platform: Platform, data: Mapping[str, Any], plain: bool = False) -> str:
+    """One platform's output as Markdown a person can copy from; ``plain`` leaves out
+    the Markdown emphasis (for ``--format text``, read in a terminal)."""
+
+    def b(label: str) -> str:
+        return label if plain else f"**{label}**"
+
     lines: list[str] = []
     if platform is Platform.TWITTER:
         for i, post in enumerate(data["thread"], 1):
-            lines += [f"**Post {i}** · {x_weighted_length(post)}/{X_MAX_WEIGHTED}", "", post, ""]
+            lines += [
+                f"{b(f'Post {i}')} · {x_weighted_length(post)}/{X_MAX_WEIGHTED}",
+                "",
+                post,
+                "",
+            ]
         extra = _missing_tags(data.get("hashtags"), *data["thread"])
         if extra:
             lines += [f"Hashtags: {extra}"]
     elif platform is Platform.THREADS:
         for i, post in enumerate(data["posts"], 1):
-            lines += [f"**Post {i}** · {char_count(post)}/{THREADS_MAX_CHARS}", "", post, ""]
+            lines += [f"{b(f'Post {i}')} · {char_count(post)}/{THREADS_MAX_CHARS}", "", post, ""]
         if data.get("topic_tag"):
             lines += [f"Topic tag: {data['topic_tag']}"]
     elif platform is Platform.TIKTOK:
-        lines += ["**Hooks** (pick one)", ""]
+        lines += [f"{b('Hooks')} (pick one)", ""]
         lines += [f"{i}. {h}" for i, h in enumerate(data["hooks"], 1)]
-        lines += ["", "**Talking points**", ""]
+        lines += ["", b("Talking points"), ""]
         lines += [f"- {p}" for p in data["talking_points"]]
-        lines += ["", f"**CTA:** {data['cta']}", ""]
+        lines += ["", f"{b('CTA:')} {data['cta']}", ""]
         if data.get("hashtags"):
             lines += [f"Hashtags: {_tags(data['hashtags'])}", ""]
         if "estimated_seconds" in data:
@@ -73,19 +83,19 @@ def platform_markdown(platform: Platform, data: Mapping[str, Any]) -> str:
         output = output_from_dict(platform, data)
         assert isinstance(output, InstagramOutput)
         full = output.full_caption
-        lines += [f"**Caption** · {char_count(full)}/{INSTAGRAM_MAX_CAPTION}", "", full, ""]
+        lines += [f"{b('Caption')} · {char_count(full)}/{INSTAGRAM_MAX_CAPTION}", "", full, ""]
         if data.get("slides"):
-            lines += ["**Carousel**", ""]
+            lines += [b("Carousel"), ""]
             lines += [f"{i}. {s}" for i, s in enumerate(data["slides"], 1)]
     elif platform is Platform.EMAIL:
         subject = data["subject"]
         lines += [
-            f"**Subject:** {subject} ({char_count(subject)}/{EMAIL_MAX_SUBJECT})",
-            f"**Preheader:** {data['preheader']}",
+            f"{b('Subject:')} {subject} ({char_count(subject)}/{EMAIL_MAX_SUBJECT})",
+            f"{b('Preheader:')} {data['preheader']}",
             "",
             data["body_markdown"],
             "",
-            f"**CTA:** {data['cta']}",
+            f"{b('CTA:')} {data['cta']}",
         ]
     return "\n".join(lines).rstrip() + "\n"
 

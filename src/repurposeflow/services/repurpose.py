@@ -175,6 +175,8 @@ def run_generation(
         usage += analysis.usage
         brief, model = analysis.brief, analysis.model
         emit(ProgressEvent(ProgressKind.ANALYZED, detail=brief.core_message))
+        for note in analysis.notes:
+            emit(ProgressEvent(ProgressKind.NOTE, detail=note))
         outcomes = render_platforms(
             engine,
             source=source,

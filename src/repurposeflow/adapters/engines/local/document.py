@@ -8,6 +8,7 @@ import hashlib
 import re
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Mapping
 
 import attrs
 
@@ -38,6 +39,16 @@ class Document:
     names: frozenset[str] = frozenset()
     # Links written in the prose, in reading order: what a post about a tool points to.
     links: tuple[str, ...] = ()
+    # The usable sentences, lowercased and joined, and their words counted: how often
+    # the text says something, asked once per keyword per render.
+    text: str = ""
+    word_counts: Mapping[str, int] = attrs.field(factory=dict, eq=False)
+
+    def occurrences(self, phrase: str) -> int:
+        """How often the text says ``phrase`` (lowercase), as whole words."""
+        if " " not in phrase and not self.cjk:
+            return self.word_counts.get(phrase, 0)
+        return self.text.count(phrase)
 
     @property
     def cjk(self) -> bool:
@@ -80,6 +91,18 @@ _ASKS = re.compile(
     r"(?i)^(?:(?:and|so|okay|ok|but)\s+)*(?:what|why|how|when|where|who|which|do you|did you|"
     r"are you|is it|would you|could you|can you|have you|tell me)\b"
 )
+
+
+_WORDS = re.compile(r"[\w'’-]+")
+_OPEN_END = re.compile(r"[^.!?…。！？:：\"'”’)\]]$")
+
+
+def _closed(s: Sentence, cjk: bool) -> Sentence:
+    """A list item or a line written without a full stop, given one: used on its own in
+    a post, it should read as the sentence it is (ranking has already judged it)."""
+    if not _OPEN_END.search(s.text) or URL.search(s.text.split()[-1]):
+        return s
+    return attrs.evolve(s, text=s.text + ("。" if cjk else "."))
 
 
 def _interviewer(sentences: list[Sentence]) -> str | None:
@@ -140,17 +163,22 @@ def read_document(source: str) -> Document:
     prose = "\n\n".join(s.text for s in sentences)
     keywords = extract_keywords("\n\n".join([*headings, prose[:_YAKE_CHARS]]), language)
     spoken = any(s.speaker for s in sentences)
-    ranked = rank(sentences, keywords, cjk, title, language, _section_ends(blocks), spoken)
+    ranked = [
+        _closed(s, cjk)
+        for s in rank(sentences, keywords, cjk, title, language, _section_ends(blocks), spoken)
+    ]
     by_index = {s.index: s for s in ranked}
     return Document(
         language=language,
         title=title,
         headings=tuple(headings),
-        sentences=tuple(by_index.get(s.index, s) for s in sentences),
+        sentences=tuple(by_index.get(s.index) or _closed(s, cjk) for s in sentences),
         ranked=tuple(ranked),
         keywords=tuple(keywords),
         names=_names(blocks, all_sentences, keywords),
         links=tuple(dict.fromkeys(u.rstrip(".,;:!?`") for u in URL.findall(prose))),
+        text=prose.lower(),
+        word_counts=Counter(_WORDS.findall(prose.lower())),
     )
 
 

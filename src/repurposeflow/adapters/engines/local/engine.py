@@ -27,6 +27,7 @@ from repurposeflow.adapters.engines.local import (
     twitter,
 )
 from repurposeflow.adapters.engines.local.document import Document, DocumentCache
+from repurposeflow.adapters.engines.local.phrases import has_tone_phrases, language_name
 from repurposeflow.adapters.engines.local.style import style_of
 from repurposeflow.adapters.engines.local.writer import Writer
 from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
@@ -76,7 +77,15 @@ class LocalEngine:
     def analyze(self, source: str, tone: Tone) -> Analysis:
         doc = self.read(source)
         writer = Writer(doc, Tone(tone), ValidationContext.for_user(source), doc.keywords)
-        return Analysis(writer.brief(), TokenUsage(), self._model)
+        notes: tuple[str, ...] = ()
+        # Conversational is the default, so only a tone someone chose deserves the note.
+        if Tone(tone) is not Tone.CONVERSATIONAL and not has_tone_phrases(doc.language, tone):
+            language = language_name(doc.language)
+            notes = (
+                f"the local engine has no {Tone(tone).value} phrases for {language}; the "
+                "tone changes which sentences are picked, not the engine's own lines",
+            )
+        return Analysis(writer.brief(), TokenUsage(), self._model, notes)
 
     def render(self, request: RenderRequest) -> PlatformDraft:
         ctx = ValidationContext.for_user(

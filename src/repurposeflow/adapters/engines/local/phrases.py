@@ -29,9 +29,9 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         _A: ("The essentials, in order 🧵", "The essentials, briefly 🧵", "In brief 🧵"),
     },
     "closer": {
-        _C: ("That's the gist. If it helped, a repost helps someone else find it.",
-             "That's it from me. What would you add?",
-             "That's the story. Curious what you'd do differently."),
+        _C: ("If it helped, a repost helps someone else find it.",
+             "What would you add?",
+             "Curious what you'd do differently."),
         _E: ("Save this for the next time it comes up, and pass it to someone who needs it.",
              "Bookmark this one. It's easier to find when you need it.",
              "If this cleared something up, share it with someone who's stuck on it."),
@@ -226,6 +226,24 @@ _BOOKS: Mapping[str, Mapping[Role, Mapping[str, tuple[str, ...]]]] = {
     "ja": _JA,
     "zh": _ZH,
 }
+
+
+_LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "de": "German", "fr": "French", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "ja": "Japanese", "zh": "Chinese", "ko": "Korean",
+    "ru": "Russian", "el": "Greek", "ar": "Arabic", "hi": "Hindi",
+}  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    return _LANGUAGE_NAMES.get(code, code)
+
+
+def has_tone_phrases(language: str, tone: Tone) -> bool:
+    """Whether ``language`` has its own lines for ``tone`` (English has them for every
+    tone; the others one neutral voice)."""
+    book = _BOOKS.get(language)
+    return book is not None and any(tone.value in by_tone for by_tone in book.values())
 
 
 def phrases(language: str, role: Role, tone: Tone) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -72,6 +72,7 @@ _META = re.compile(
     r"if you (?:liked|enjoyed) this|share this (?:post|episode|issue))\b"
     r"|^welcome (?:back )?to\b|^this (?:post|piece|article) is part of\b"
     r"|^(?:warmly|cheers|best|regards|best regards|kind regards|talk soon|xo)\b,?$"
+    r"|^grab a (?:coffee|tea|cup)\b"
     r"|\bgracias por leer\b|\bdanke fürs lesen\b|\bmerci de m'avoir lu\b"
 )
 _BYLINE_LINE = re.compile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.phrases import phrases
+from repurposeflow.adapters.engines.local.ranking import leans_back
 from repurposeflow.adapters.engines.local.writer import Writer, chars, not_question, unique
 from repurposeflow.domain.platforms import TikTokOutput
 
@@ -70,7 +71,7 @@ def _stretch_points(w: Writer, points: list[str], hooks: list[str]) -> list[str]
     for s in sorted(w.doc.sentences, key=lambda s: s.index):
         if not w.allowed(s.text):
             continue
-        pieces = fit.clauses(_spoken(s.text))
+        pieces = [c for c in fit.clauses(_spoken(s.text)) if not leans_back(c)]
         candidates.extend(pieces if len(pieces) > 1 else [_spoken(s.text)])
     for role in ("filler_point", "last_resort"):
         own, spares = phrases(w.doc.language, role, w.tone)

@@ -38,11 +38,18 @@ _C, _E, _O, _A = Tone.CONVERSATIONAL, Tone.EDUCATIONAL, Tone.OPINIONATED, Tone.A
 # Sentences that suit a tone get a nudge up the ranking, so tones differ in substance,
 # not only in their openers.
 _TONE_CUES: dict[Tone, re.Pattern[str]] = {
-    _C: re.compile(r"(?i)\b(?:i|we|you|my|our|your|me|us)\b"),
-    _E: re.compile(r"(?i)\b(?:how|why|because|step|first|example|means|when|if)\b"),
+    _C: re.compile(
+        r"(?i)\b(?:i|we|you|my|our|your|me|us|yo|nosotros|mi|tu|ich|wir|du|mein|unser|"
+        r"je|nous|tu|mon|notre|votre)\b|私|我"
+    ),
+    _E: re.compile(
+        r"(?i)\b(?:how|why|because|step|first|example|means|when|if|cómo|por qué|porque|"
+        r"ejemplo|wie|warum|weil|beispiel|comment|pourquoi|parce que|exemple)\b|なぜ|ため|因为|如何"
+    ),
     _O: re.compile(
         r"(?i)\b(?:should|must|never|always|not|wrong|better|worse|stop|don't|matters?|"
-        r"point|luxury|worse|cheap(?:er|est)?)\b"
+        r"point|luxury|cheap(?:er|est)?|nunca|siempre|debes?|mejor|peor|no es|nie|immer|"
+        r"muss|sollte|besser|nicht|jamais|toujours|doit|mieux|pas)\b|べき|必要|必须|不要|应该"
     ),
     _A: re.compile(r"\d"),
 }
@@ -61,9 +68,12 @@ _TONE_NUDGE = 0.1
 # "These cards…", "this one…" early in a sentence: it points at something said before,
 # so it cannot open a post, however well it ranks.
 _POINTS_BACK = re.compile(
-    r"(?i)^(?:\S+\s+){0,5}?(?:this|these|those|such)\s+(?!is\b|was\b|are\b|were\b|means?\b|"
-    r"will\b|year\b|week\b|month\b|morning\b|time\b|post\b|guide\b)[a-z]+"
+    r"(?i)^(?:\S+\s+){0,5}?(?:(?:this|these|those|such)\s+(?!is\b|was\b|are\b|were\b|"
+    r"means?\b|will\b|year\b|week\b|month\b|morning\b|time\b|post\b|guide\b)[a-z]+|"
+    r"(?:eso|esto|ello|dies|dieses|diese|cela|ça)\b)"
 )
+# Infinitives and past forms make limp tags in Spanish and French ("#dejar", "#aprendí").
+_VERB_ENDINGS = {"es": ("ar", "er", "ir", "í", "é", "ó"), "fr": ("er", "ir", "é")}
 
 
 key = repeat_key
@@ -196,7 +206,7 @@ class Writer:
                     break
                 if s.index in self.used or (where and not where(s)):
                     continue
-                if not lean_ok and leans_back(s.text):
+                if not lean_ok and not self.opens(s):
                     continue
                 if not crowded and s.section in sections:
                     continue
@@ -303,7 +313,6 @@ class Writer:
         text uses the whole phrase more than once."""
         title = (self.doc.title or "").lower()
         headings = " ".join(self.doc.headings).lower()
-        text = " ".join(s.text for s in self.doc.sentences).lower()
         english = self.doc.language == "en"
         scored: list[tuple[float, str]] = []
         loose: list[str] = []
@@ -316,9 +325,13 @@ class Writer:
                 continue
             if english and tokens[-1].endswith(("ed", "ly")):
                 continue  # verbs and adverbs make odd tags ("#StartedTracking")
-            pattern = rf"(?<!\w){re.escape(low)}(?!\w)"
-            said = len(re.findall(pattern, text)) if not self.cjk else text.count(low)
-            in_title = bool(re.search(pattern, title)) if not self.cjk else low in title
+            verbs = _VERB_ENDINGS.get(self.doc.language)
+            if verbs and len(tokens) == 1 and tokens[0].endswith(verbs):
+                continue
+            said = self.doc.occurrences(low)
+            in_title = low in title and (
+                self.cjk or bool(re.search(rf"(?<!\w){re.escape(low)}(?!\w)", title))
+            )
             in_heading = low in headings
             phrase = len(tokens) > 1 and " " in low
             if phrase and said < 2:
