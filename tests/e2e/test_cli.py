@@ -214,3 +214,39 @@ def test_the_readme_command_in_a_real_process(home):
     assert proc.returncode == 0, proc.stderr
     for platform in Platform:
         assert TITLES[platform] in proc.stdout
+
+
+def test_a_tone_the_language_has_no_phrases_for_is_noted_once_on_stderr(home, capsys):
+    spanish = ROOT / "tests" / "fixtures" / "inputs" / "ensayo-es.md"
+    code, out, err = run(capsys, "repurpose", str(spanish), "--tone", "opinionated")
+    assert code == 0, err
+    assert err.count("Note:") == 1 and "opinionated" in err and "Spanish" in err
+    assert "Note:" not in out
+    code, _, err = run(capsys, "repurpose", str(EXAMPLE), "--tone", "opinionated")
+    assert code == 0 and "Note:" not in err
+
+
+def test_text_format_is_plain_text_without_markdown_emphasis(home, capsys):
+    code, out, err = run(capsys, "repurpose", str(EXAMPLE), "--format", "text")
+    assert code == 0, err
+    assert "**" not in out
+    assert "Hooks (pick one)" in out and "Subject:" in out
+    code, out, _ = run(capsys, "repurpose", str(EXAMPLE), "--format", "markdown", "-q")
+    assert code == 0 and "**Hooks**" in out
+
+
+def test_history_fits_an_80_column_terminal_and_keeps_whole_ids(home, capsys):
+    howto = ROOT / "tests" / "fixtures" / "inputs" / "howto-precommit.md"
+    ids = []
+    for argv in ([str(EXAMPLE)], [str(howto), "-p", "x", "-p", "email"]):
+        code, out, _ = run(capsys, "repurpose", *argv, "--format", "json", "-q")
+        assert code == 0
+        ids.append(json.loads(out)["id"])
+    code, out, _ = run(capsys, "history")
+    assert code == 0
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    for generation_id in ids:
+        assert any(line.startswith(generation_id) for line in lines)
+    assert any("How to stop shipping lint errors" in line for line in lines)
+    assert any("twitter, email" in line for line in lines)

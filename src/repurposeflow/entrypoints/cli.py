@@ -281,21 +281,25 @@ def history_command(
     if not page.items:
         err.print("No generations yet. Try: repurposeflow repurpose examples/blog-post.md")
         return
-    table = Table(box=None)
-    table.add_column("id", no_wrap=True, min_width=36)
-    table.add_column("created (UTC)", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("platforms")
-    table.add_column("input", no_wrap=True, overflow="ellipsis", max_width=40)
+    # Two lines a generation: its id (to copy into show/regenerate), when and how it went;
+    # then what it was about. Fits an 80-column terminal without cutting the id.
+    width = max(40, out.width)
     for gen in page.items:
-        table.add_row(
-            str(gen.id),
-            f"{gen.created_at:%Y-%m-%d %H:%M}",
-            gen.status.value,
-            " ".join(p.value for p in gen.selected_platforms),
-            escape(_title_of(gen.input_content)),
+        platforms = gen.selected_platforms
+        scope = (
+            "all platforms"
+            if set(platforms) == set(Platform)
+            else ", ".join(p.value for p in platforms)
         )
-    out.print(table)
+        out.print(
+            f"[bold]{gen.id}[/]  {gen.created_at:%Y-%m-%d %H:%M}  {gen.status.value}",
+            highlight=False,
+        )
+        about = gen.detected_topic or _title_of(gen.input_content)
+        line = f"{scope} · {about}"
+        if len(line) > width - 2:
+            line = line[: width - 3].rstrip() + "…"
+        out.print(f"  [dim]{escape(line)}[/]", highlight=False)
     if page.next_cursor:
         err.print(f"[dim]more: repurposeflow history --cursor {page.next_cursor}[/]")
 
