@@ -17,7 +17,7 @@ import attrs
 import platformdirs
 
 from repurposeflow.adapters.clock import SystemClock
-from repurposeflow.domain.enums import Tier
+from repurposeflow.domain.enums import BillingInterval, Tier
 from repurposeflow.domain.errors import InvalidInput
 from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.ports import (
@@ -29,6 +29,7 @@ from repurposeflow.domain.ports import (
     UnitOfWork,
 )
 from repurposeflow.domain.progress import ProgressEvent
+from repurposeflow.services.webhooks import WebhookInbox
 
 _ENV_PREFIX = "REPURPOSEFLOW_"
 _KEYS = ("home", "database_url", "engine", "user", "email", "tier", "concurrency")
@@ -135,6 +136,54 @@ def build_content_engine(name: str) -> ContentEngine:
     return ENGINE_BUILDERS[check_engine_name(name)]()
 
 
+# --- billing and identity ----------------------------------------------------------------
+# The vendors' own variable names where they have one; ours for the price ids.
+
+_PRICE_VARS = {
+    (Tier.PRO, BillingInterval.MONTH): "REPURPOSEFLOW_STRIPE_PRICE_PRO",
+    (Tier.PRO, BillingInterval.YEAR): "REPURPOSEFLOW_STRIPE_PRICE_PRO_YEARLY",
+    (Tier.BUSINESS, BillingInterval.MONTH): "REPURPOSEFLOW_STRIPE_PRICE_BUSINESS",
+    (Tier.BUSINESS, BillingInterval.YEAR): "REPURPOSEFLOW_STRIPE_PRICE_BUSINESS_YEARLY",
+}
+
+
+def build_billing_gateway(env: Mapping[str, str] | None = None) -> BillingGateway | None:
+    """Stripe when ``STRIPE_SECRET_KEY`` is set (``REPURPOSEFLOW_STRIPE_API_BASE``
+    points it elsewhere, e.g. a local stand-in); None otherwise."""
+    env = os.environ if env is None else env
+    secret_key = env.get("STRIPE_SECRET_KEY", "").strip()
+    if not secret_key:
+        return None
+    from repurposeflow.adapters.billing.stripe import StripeBillingGateway, StripeSettings
+
+    prices = {key: env[var].strip() for key, var in _PRICE_VARS.items() if env.get(var, "").strip()}
+    return StripeBillingGateway(
+        StripeSettings(
+            secret_key=secret_key,
+            webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
+            prices=prices,
+            api_base=env.get("REPURPOSEFLOW_STRIPE_API_BASE", "").strip() or None,
+        )
+    )
+
+
+def build_identity_verifier(env: Mapping[str, str] | None = None) -> IdentityVerifier | None:
+    """Clerk when ``CLERK_WEBHOOK_SIGNING_SECRET`` or ``CLERK_JWT_KEY`` is set."""
+    env = os.environ if env is None else env
+    webhook_secret = env.get("CLERK_WEBHOOK_SIGNING_SECRET", "").strip() or None
+    jwt_key = env.get("CLERK_JWT_KEY", "").strip() or None
+    if webhook_secret is None and jwt_key is None:
+        return None
+    from repurposeflow.adapters.identity.clerk import ClerkIdentityVerifier, ClerkSettings
+
+    parties = tuple(
+        p.strip() for p in env.get("CLERK_AUTHORIZED_PARTIES", "").split(",") if p.strip()
+    )
+    return ClerkIdentityVerifier(
+        ClerkSettings(webhook_secret=webhook_secret, jwt_key=jwt_key, authorized_parties=parties)
+    )
+
+
 @attrs.define
 class App:
     """Everything an entry point needs, wired once."""
@@ -206,6 +255,11 @@ class App:
             self.run_job(job, listener)
 
         return ThreadPoolJobRunner(handle, workers=workers, max_pending=max_pending)
+
+    def webhook_inbox(self) -> WebhookInbox:
+        return WebhookInbox(
+            self.uow_factory, self.clock, billing=self.billing, identity=self.identity
+        )
 
 
 def make_database_engine(database_url: str) -> Any:
@@ -291,6 +345,8 @@ def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
         clock=SystemClock(),
         user_uow_factory=stores.per_user,
         readiness=stores.readiness,
+        billing=build_billing_gateway(),
+        identity=build_identity_verifier(),
     )
 
 

@@ -103,5 +103,17 @@ class WebhookSource(_Choice):
         return "webhook source"
 
 
+class BillingInterval(_Choice):
+    MONTH = "month"
+    YEAR = "year"
+
+    @classmethod
+    def _label(cls) -> str:
+        return "billing interval"
+
+
 # People type "x" for the platform formerly known as Twitter.
-_ALIASES: dict[str, dict[str, str]] = {"Platform": {"x": "twitter"}}
+_ALIASES: dict[str, dict[str, str]] = {
+    "Platform": {"x": "twitter"},
+    "BillingInterval": {"monthly": "month", "yearly": "year", "annual": "year"},
+}

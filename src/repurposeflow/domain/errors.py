@@ -150,3 +150,27 @@ class JobRejected(RepurposeFlowError):
 
     def __init__(self, detail: str = "too many generations are running") -> None:
         super().__init__(f"The service is busy ({detail}); try again in a few seconds.")
+
+
+class NotConfigured(RepurposeFlowError):
+    """A feature needs settings that are not there (e.g. Stripe keys)."""
+
+    code = "not-configured"
+
+
+class BillingUnavailable(RepurposeFlowError):
+    """The billing provider failed or refused a request."""
+
+    code = "billing-unavailable"
+
+
+class UnknownPrice(InvalidInput):
+    code = "unknown-price"
+
+    def __init__(self, price_id: str) -> None:
+        super().__init__(
+            f"Price {price_id!r} is not one of the configured plan prices "
+            "(REPURPOSEFLOW_STRIPE_PRICE_PRO, REPURPOSEFLOW_STRIPE_PRICE_BUSINESS and their "
+            "_YEARLY variants); nothing was changed."
+        )
+        self.price_id = price_id

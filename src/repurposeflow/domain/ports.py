@@ -12,13 +12,22 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
-from repurposeflow.domain.enums import GenerationStatus, Platform, SubscriptionStatus, Tier, Tone
+from repurposeflow.domain.enums import (
+    BillingInterval,
+    GenerationStatus,
+    Platform,
+    SubscriptionStatus,
+    Tier,
+    Tone,
+)
 from repurposeflow.domain.external import (
+    BillingEvent,
     CheckoutSession,
     Identity,
+    IdentityEvent,
     SubscriptionSnapshot,
     VerifiedWebhook,
 )
@@ -57,6 +66,14 @@ class UserRepository(Protocol):
 
     def get_by_clerk_id(self, clerk_user_id: str) -> User | None:
         """The live user with that Clerk id, if any."""
+
+    def clerk_id_was_deleted(self, clerk_user_id: str) -> bool:
+        """Whether an account with that Clerk id was deleted (a late profile event must
+        not bring it back)."""
+
+    def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        """Read and lock the row until the transaction ends: plan changes for one user
+        are applied one at a time."""
 
     def get_by_stripe_customer(self, stripe_customer_id: str) -> User | None: ...
 
@@ -150,6 +167,17 @@ class WebhookEventRepository(Protocol):
 
     def list_unprocessed(self, limit: int = 100) -> list[WebhookEvent]: ...
 
+    def list_events(
+        self,
+        *,
+        limit: int = 100,
+        since: datetime | None = None,
+        unprocessed_only: bool = False,
+        oldest_first: bool = False,
+    ) -> list[WebhookEvent]:
+        """Stored events received at or after ``since``, newest first unless
+        ``oldest_first``."""
+
 
 # --- retention and monitoring ---------------------------------------------------------
 
@@ -233,30 +261,56 @@ class ContentEngine(Protocol):
     def render(self, request: RenderRequest) -> PlatformDraft: ...
 
 
-# --- billing and identity (adapters arrive with [5/7]) -----------------------------------
+# --- billing and identity -------------------------------------------------------------
 
 
 class BillingGateway(Protocol):
+    """The billing provider (Stripe). Every method raises a domain error: NotConfigured,
+    BillingUnavailable (the provider failed), UnknownPrice, WebhookRejected."""
+
     def create_checkout_session(
-        self, *, customer_email: str, tier: Tier, success_url: str, cancel_url: str, user_ref: str
-    ) -> CheckoutSession: ...
+        self,
+        *,
+        user_ref: str,
+        customer_email: str,
+        stripe_customer_id: str | None,
+        tier: Tier,
+        interval: BillingInterval,
+        success_url: str,
+        cancel_url: str,
+    ) -> CheckoutSession:
+        """A hosted checkout for ``tier``; the subscription it creates names ``user_ref``
+        (our Clerk user id) and reuses the customer when there is one."""
 
-    def create_portal_session(self, *, stripe_customer_id: str, return_url: str) -> str: ...
+    def create_portal_session(self, *, stripe_customer_id: str, return_url: str) -> str:
+        """The URL of the provider's self-service billing portal."""
 
-    def fetch_subscription(self, stripe_subscription_id: str) -> SubscriptionSnapshot: ...
+    def fetch_subscription(self, stripe_subscription_id: str) -> SubscriptionSnapshot:
+        """The subscription as the provider has it now."""
 
-    def tier_for_price(self, stripe_price_id: str) -> Tier: ...
+    def tier_for_price(self, stripe_price_id: str) -> Tier:
+        """Raises UnknownPrice for a price that is not a configured plan."""
 
-    def verify_webhook(self, body: bytes, signature_header: str) -> VerifiedWebhook:
-        """Raises WebhookRejected on a bad signature, stale timestamp or malformed body."""
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> VerifiedWebhook:
+        """Check the raw body's signature and timestamp; raises WebhookRejected on a bad
+        or missing signature, a stale timestamp or a body that is not an event."""
+
+    def read_event(self, payload: Mapping[str, Any]) -> BillingEvent:
+        """What a verified (or stored) event means; unknown types read as IGNORED.
+        Raises InvalidInput when a known event lacks what it must carry."""
 
 
 class IdentityVerifier(Protocol):
+    """The identity provider (Clerk): session tokens and user webhooks."""
+
     def verify_session_token(self, token: str) -> Identity:
-        """Raises Unauthorized for a missing, expired or forged token."""
+        """Raises Unauthorized for a missing, expired, not yet valid or forged token."""
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> VerifiedWebhook:
-        """Raises WebhookRejected."""
+        """Raises WebhookRejected, as ``BillingGateway.verify_webhook``."""
+
+    def read_event(self, payload: Mapping[str, Any]) -> IdentityEvent:
+        """Unknown types read as IGNORED; raises InvalidInput for a malformed user event."""
 
 
 # --- progress -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import threading
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -31,18 +32,27 @@ from repurposeflow.bootstrap import (
     migrate,
     schema_revision,
 )
-from repurposeflow.domain.enums import GenerationStatus, Platform
+from repurposeflow.domain.enums import (
+    GenerationStatus,
+    Platform,
+    SubscriptionStatus,
+    WebhookSource,
+)
 from repurposeflow.domain.errors import (
     InvalidInput,
+    NotConfigured,
     NotFound,
     QuotaExhausted,
     RepurposeFlowError,
     StoreUnavailable,
+    WebhookRejected,
 )
 from repurposeflow.domain.model import Generation, User
+from repurposeflow.domain.ports import BillingGateway
 from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.quota import display_limit
 from repurposeflow.domain.text import decode_input, parse_platforms
+from repurposeflow.domain.webhooks import WebhookOutcome, WebhookReceipt
 from repurposeflow.entrypoints.present import (
     TITLES,
     generation_dict,
@@ -50,6 +60,7 @@ from repurposeflow.entrypoints.present import (
     generation_markdown,
     platform_markdown,
 )
+from repurposeflow.services import billing as billing_service
 from repurposeflow.services import history, maintenance, users
 from repurposeflow.services import usage as usage_service
 from repurposeflow.services.repurpose import RepurposeRequest, regenerate, repurpose
@@ -332,6 +343,11 @@ def usage_command() -> None:
         f"Plan: {s.tier.value}\nUsed: {s.used} of {limit} this month\nLeft: {left}\n"
         f"Resets: {s.resets_at:%Y-%m-%d %H:%M} UTC"
     )
+    if s.status is SubscriptionStatus.PAST_DUE:
+        err.print(
+            "[yellow]Your last payment failed; Stripe is retrying it and your plan stays "
+            "until it gives up. Update your card: repurposeflow billing portal[/]"
+        )
 
 
 @app.command("regenerate")
@@ -494,6 +510,189 @@ def db_seed_command() -> None:
     out.print("Seeded user_test123 (test@example.com, pro) with sample generations.")
 
 
+# --- billing and webhooks ----------------------------------------------------------------
+
+billing_app = typer.Typer(
+    help="Your plan: checkout and the billing portal (Stripe).", no_args_is_help=True
+)
+webhooks_app = typer.Typer(
+    help="Stripe and Clerk webhooks: ingest, list, replay.", no_args_is_help=True
+)
+app.add_typer(billing_app, name="billing")
+app.add_typer(webhooks_app, name="webhooks")
+
+DEFAULT_RETURN_URL = "http://localhost:8000/billing"
+
+
+def _billing(app_: App) -> BillingGateway:
+    if app_.billing is None:
+        raise NotConfigured(
+            "Stripe is not configured: set STRIPE_SECRET_KEY and the price ids "
+            "(REPURPOSEFLOW_STRIPE_PRICE_PRO, REPURPOSEFLOW_STRIPE_PRICE_BUSINESS)."
+        )
+    return app_.billing
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """A date (YYYY-MM-DD) or ISO time; without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"--since {value!r} is not a date (YYYY-MM-DD) or ISO time.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@billing_app.command("checkout")
+def billing_checkout_command(
+    tier: Annotated[str, typer.Option("--tier", help="pro or business.")],
+    interval: Annotated[str, typer.Option("--interval", help="month or year.")] = "month",
+    success_url: Annotated[str, typer.Option(help="Where Stripe sends you after paying.")] = (
+        DEFAULT_RETURN_URL + "?checkout=success"
+    ),
+    cancel_url: Annotated[str, typer.Option(help="Where Stripe sends you if you cancel.")] = (
+        DEFAULT_RETURN_URL + "?checkout=cancel"
+    ),
+) -> None:
+    """Print a Stripe Checkout URL for a paid plan. Your plan changes when Stripe's
+    webhooks say the subscription is live."""
+    app_ = _app()
+    gateway = _billing(app_)
+    _local_user(app_)
+    session = billing_service.start_checkout(
+        app_.uow(), gateway, app_.settings.user, tier=tier, interval=interval,
+        success_url=success_url, cancel_url=cancel_url,
+    )  # fmt: skip
+    out.print(session.url, markup=False)
+
+
+@billing_app.command("portal")
+def billing_portal_command(
+    return_url: Annotated[str, typer.Option(help="Where the portal sends you back.")] = (
+        DEFAULT_RETURN_URL
+    ),
+) -> None:
+    """Print a Stripe billing portal URL: change plan or card, cancel."""
+    app_ = _app()
+    gateway = _billing(app_)
+    _local_user(app_)
+    url = billing_service.open_portal(
+        app_.uow(), gateway, app_.settings.user, return_url=return_url
+    )
+    out.print(url, markup=False)
+
+
+def _receipt_line(receipt: WebhookReceipt) -> str:
+    line = f"{receipt.event_id} {receipt.event_type}: {receipt.outcome.value}"
+    return f"{line} ({receipt.error})" if receipt.error else line
+
+
+@webhooks_app.command("ingest")
+def webhooks_ingest_command(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The raw body as received; - reads stdin.")
+    ],
+    source: Annotated[str, typer.Option("--source", help="stripe or clerk.")],
+    signature: Annotated[
+        str | None,
+        typer.Option(help="The Stripe-Signature header (stripe) or svix-signature (clerk)."),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header", "-H", help="Another header, 'Name: value' (clerk: svix-id, svix-timestamp)."
+        ),
+    ] = None,
+) -> None:
+    """Feed one saved delivery through the same path as the HTTP endpoint: verify,
+    store once, process. The signature's timestamp must be within 5 minutes."""
+    kind = WebhookSource.parse(source)
+    raw = sys.stdin.buffer.read() if file == "-" else _read_bytes(file)
+    headers: dict[str, str] = {}
+    for item in header or []:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--header {item!r} is not 'Name: value'.")
+        headers[name.strip().lower()] = value.strip()
+    if signature:
+        name = "stripe-signature" if kind is WebhookSource.STRIPE else "svix-signature"
+        headers[name] = signature
+    receipt = _app().webhook_inbox().receive(kind, raw, headers)
+    out.print(_receipt_line(receipt), markup=False)
+    if receipt.outcome is WebhookOutcome.FAILED:
+        err.print(
+            f"[dim]stored; replay it with: repurposeflow webhooks replay --id {receipt.event_id}[/]"
+        )
+        raise typer.Exit(1)
+
+
+def _read_bytes(path: str) -> bytes:
+    file = Path(path).expanduser()
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"No such file: {path}") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from None
+
+
+@webhooks_app.command("list")
+def webhooks_list_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many (1-1000).")] = 20,
+    failed: Annotated[bool, typer.Option("--failed", help="Only events not processed.")] = False,
+    since: Annotated[str | None, typer.Option(help="Received on or after (YYYY-MM-DD).")] = None,
+) -> None:
+    """Recent webhook events, newest first, and what became of them."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("--limit must be between 1 and 1000.")
+    events = (
+        _app().webhook_inbox().recent(limit=limit, since=_parse_since(since), failed_only=failed)
+    )
+    if not events:
+        err.print("No webhook events stored.")
+        return
+    table = Table(box=None)
+    for column in ("received (UTC)", "source", "type", "event id", "state"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("error", overflow="fold")
+    for e in events:
+        if e.processed:
+            state = "processed"
+        elif e.error_message:
+            state = f"failed ×{e.retry_count}"
+        else:
+            state = "pending"
+        table.add_row(
+            f"{e.created_at:%Y-%m-%d %H:%M:%S}", e.source.value, escape(e.event_type),
+            escape(e.event_id), state, escape(e.error_message or ""),
+        )  # fmt: skip
+    out.print(table)
+
+
+@webhooks_app.command("replay")
+def webhooks_replay_command(
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only events not processed yet.")
+    ] = False,
+    since: Annotated[str | None, typer.Option(help="Received on or after (YYYY-MM-DD).")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="One event, by its id.")] = None,
+) -> None:
+    """Process stored events again, oldest first. Idempotent: an event already applied
+    changes nothing; a failed one is retried."""
+    receipts = (
+        _app()
+        .webhook_inbox()
+        .replay(failed_only=failed, since=_parse_since(since), event_id=event_id)
+    )
+    for receipt in receipts:
+        out.print(_receipt_line(receipt), markup=False)
+    failures = sum(r.outcome is WebhookOutcome.FAILED for r in receipts)
+    err.print(f"[dim]replayed {len(receipts)}, failed {failures}[/]")
+    if failures:
+        raise typer.Exit(1)
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password."""
     if "@" in url and "://" in url:
@@ -516,7 +715,9 @@ def _root(
     ] = False,
 ) -> None:
     """Settings: REPURPOSEFLOW_HOME, REPURPOSEFLOW_DATABASE_URL, REPURPOSEFLOW_ENGINE,
-    REPURPOSEFLOW_USER, REPURPOSEFLOW_EMAIL, REPURPOSEFLOW_TIER, or a config.toml."""
+    REPURPOSEFLOW_USER, REPURPOSEFLOW_EMAIL, REPURPOSEFLOW_TIER, or a config.toml.
+    Billing: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, REPURPOSEFLOW_STRIPE_PRICE_PRO,
+    REPURPOSEFLOW_STRIPE_PRICE_BUSINESS; Clerk: CLERK_WEBHOOK_SIGNING_SECRET, CLERK_JWT_KEY."""
 
 
 EXIT_CODES: list[tuple[type[RepurposeFlowError], int]] = [
@@ -524,6 +725,8 @@ EXIT_CODES: list[tuple[type[RepurposeFlowError], int]] = [
     (QuotaExhausted, 3),
     (NotFound, 4),
     (StoreUnavailable, 5),
+    (NotConfigured, 2),
+    (WebhookRejected, 2),
 ]
 
 

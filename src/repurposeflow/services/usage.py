@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from repurposeflow.domain.enums import Platform, Tier, UsageEventType
+from repurposeflow.domain.enums import Platform, SubscriptionStatus, Tier, UsageEventType
 from repurposeflow.domain.model import Generation, TokenUsage, UsageEvent, new_id
 from repurposeflow.domain.ports import Clock, UnitOfWork
 from repurposeflow.domain.quota import UNLIMITED_THRESHOLD
@@ -46,6 +46,10 @@ class UsageSummary:
     limit: int
     remaining: int
     resets_at: datetime
+    # The billing state behind the tier: past_due keeps the tier while the provider
+    # retries the payment, and the person should hear about it.
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    period_end: datetime | None = None
 
     @property
     def unlimited(self) -> bool:
@@ -64,4 +68,6 @@ def usage_summary(uow: UnitOfWork, clock: Clock, clerk_user_id: str) -> UsageSum
         limit=window.limit,
         remaining=window.remaining(now),
         resets_at=window.reset_at,
+        status=user.subscription_status,
+        period_end=user.subscription_current_period_end,
     )

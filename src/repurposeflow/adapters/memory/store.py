@@ -121,6 +121,16 @@ class MemoryUserRepository:
     def get_by_stripe_customer(self, stripe_customer_id: str) -> User | None:
         return next((u for u in self._live() if u.stripe_customer_id == stripe_customer_id), None)
 
+    def clerk_id_was_deleted(self, clerk_user_id: str) -> bool:
+        return any(
+            u.clerk_user_id == clerk_user_id and u.deleted_at is not None
+            for u in self._rows.values()
+        )
+
+    def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        # The unit of work already holds the store's lock.
+        return self._rows.get(user_id)
+
     def _update(self, user_id: uuid.UUID, **changes: Any) -> None:
         user = self._rows.get(user_id)
         if user is None:
@@ -330,6 +340,22 @@ class MemoryWebhookEventRepository:
         rows = sorted(
             (e for e in self._rows.values() if not e.processed), key=lambda e: e.created_at
         )
+        return rows[:limit]
+
+    def list_events(
+        self,
+        *,
+        limit: int = 100,
+        since: datetime | None = None,
+        unprocessed_only: bool = False,
+        oldest_first: bool = False,
+    ) -> list[WebhookEvent]:
+        rows = [
+            e
+            for e in self._rows.values()
+            if (since is None or e.created_at >= since) and not (unprocessed_only and e.processed)
+        ]
+        rows.sort(key=lambda e: (e.created_at, str(e.id)), reverse=not oldest_first)
         return rows[:limit]
 
 

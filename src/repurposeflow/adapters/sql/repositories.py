@@ -209,6 +209,21 @@ class SqlUserRepository:
         ).first()
         return _user_from_row(row) if row else None
 
+    def clerk_id_was_deleted(self, clerk_user_id: str) -> bool:
+        row = self._tx.execute(
+            sa.select(users.c.id)
+            .where(users.c.clerk_user_id == clerk_user_id, users.c.deleted_at.is_not(None))
+            .limit(1)
+        ).first()
+        return row is not None
+
+    def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers.
+        row = self._tx.execute(
+            sa.select(users).where(users.c.id == user_id).with_for_update()
+        ).first()
+        return _user_from_row(row) if row else None
+
     def update_profile(self, user_id: uuid.UUID, *, email: str, full_name: str | None) -> None:
         values = {"email": email, "full_name": full_name}
         self._write_user(sa.update(users).where(users.c.id == user_id).values(**values), values)
@@ -696,6 +711,24 @@ class SqlWebhookEventRepository:
             .order_by(webhook_events.c.created_at, webhook_events.c.id)
             .limit(limit)
         )
+        return [_webhook_from_row(r) for r in rows]
+
+    def list_events(
+        self,
+        *,
+        limit: int = 100,
+        since: datetime | None = None,
+        unprocessed_only: bool = False,
+        oldest_first: bool = False,
+    ) -> list[WebhookEvent]:
+        statement = sa.select(webhook_events)
+        if since is not None:
+            statement = statement.where(webhook_events.c.created_at >= since)
+        if unprocessed_only:
+            statement = statement.where(webhook_events.c.processed == sa.false())
+        columns = (webhook_events.c.created_at, webhook_events.c.id)
+        order = columns if oldest_first else tuple(c.desc() for c in columns)
+        rows = self._tx.execute(statement.order_by(*order).limit(limit))
         return [_webhook_from_row(r) for r in rows]
 
 
