@@ -9,10 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
+# CI explores: a fresh random seed every run, so each run tries new examples. A failure
+# prints its falsifying example with a @reproduce_failure blob (or, when it failed in a
+# way that cannot be replayed by example, the @seed / --hypothesis-seed that finds it
+# again), and is saved to the example database under .hypothesis/, which the next run
+# on the same checkout replays first. .ci/run passes HYPOTHESIS_SEED on if set.
 settings.register_profile(
     "ci",
-    derandomize=True,
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
