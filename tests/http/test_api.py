@@ -100,6 +100,17 @@ def test_prefer_wait_answers_200_with_the_finished_resource(client: TestClient) 
     assert r.headers["Preference-Applied"] == "wait=30"
 
 
+def test_x_and_twitter_name_the_same_platform(client: TestClient) -> None:
+    r = client.post(
+        "/v1/generations",
+        json={"content": ARTICLE, "platforms": ["X"]},
+        headers={**auth("ada"), "Prefer": "wait=30"},
+    )
+    assert r.status_code == 200 and set(r.json()["outputs"]) == {"twitter"}
+    page = client.get("/v1/generations?platform=x", headers=auth("ada")).json()
+    assert [g["id"] for g in page["items"]] == [r.json()["id"]]
+
+
 def test_the_same_request_again_is_returned_free(client: TestClient) -> None:
     first = client.post(
         "/v1/generations",

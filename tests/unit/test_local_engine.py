@@ -17,7 +17,7 @@ from repurposeflow.adapters.engines.local.markup import extract_blocks
 from repurposeflow.adapters.engines.local.style import style_of
 from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
-from repurposeflow.domain.measure import x_weighted_length
+from repurposeflow.domain.measure import twitter_weighted_length
 from repurposeflow.domain.model import Brief, VoiceSettings
 from repurposeflow.domain.platforms import (
     EmailOutput,
@@ -131,7 +131,7 @@ def test_x_thread_is_numbered_distinct_and_within_weight(name: str) -> None:
         assert len({b.lower() for b in bodies}) == len(bodies)
         for i, post in enumerate(thread.thread, 1):
             assert post.startswith(f"{i}/ ")
-            assert x_weighted_length(post) <= 280
+            assert twitter_weighted_length(post) <= 280
 
 
 def test_outputs_are_deterministic_across_engine_instances() -> None:

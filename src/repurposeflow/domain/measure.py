@@ -169,7 +169,7 @@ def _emoji_overcount(text: str) -> int:
     return over
 
 
-def x_weighted_length(text: str) -> int:
+def twitter_weighted_length(text: str) -> int:
     """X's weighted length (twitter-text v3: NFC, CJK and most symbols weigh 2, emoji
     sequences 2, every URL 23)."""
     weighted: int = _twitter_text().parse_tweet(text).weightedLength

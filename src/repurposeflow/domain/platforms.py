@@ -15,7 +15,7 @@ from repurposeflow.domain.enums import Platform
 from repurposeflow.domain.errors import InvalidInput
 from repurposeflow.domain.measure import spoken_seconds
 
-X_MAX_WEIGHTED = 280
+TWITTER_MAX_WEIGHTED = 280
 THREADS_MAX_CHARS = 500
 LINKEDIN_MAX_CHARS = 3000
 LINKEDIN_FOLD_CHARS = 210

@@ -14,7 +14,12 @@ from functools import lru_cache
 import attrs
 
 from repurposeflow.domain import platforms as pf
-from repurposeflow.domain.measure import URL, char_count, strip_thread_numbering, x_weighted_length
+from repurposeflow.domain.measure import (
+    URL,
+    char_count,
+    strip_thread_numbering,
+    twitter_weighted_length,
+)
 from repurposeflow.domain.platforms import (
     EmailOutput,
     InstagramOutput,
@@ -271,9 +276,11 @@ def _twitter(o: TwitterOutput, ctx: ValidationContext) -> list[Violation]:
             Violation("tweet-count", f"tweet_count {o.tweet_count} != {len(o.thread)} posts")
         )
     for i, post in enumerate(o.thread, 1):
-        weight = x_weighted_length(post)
-        if weight > pf.X_MAX_WEIGHTED:
-            out.append(_too_long(f"X post {i}", weight, pf.X_MAX_WEIGHTED, unit="weighted chars"))
+        weight = twitter_weighted_length(post)
+        if weight > pf.TWITTER_MAX_WEIGHTED:
+            out.append(
+                _too_long(f"X post {i}", weight, pf.TWITTER_MAX_WEIGHTED, unit="weighted chars")
+            )
     out += _hashtag_rules(o.hashtags, "X")
     out += _no_repeats(o.thread, "the X thread")
     return out

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from repurposeflow.domain.enums import Platform
-from repurposeflow.domain.measure import char_count, x_weighted_length
+from repurposeflow.domain.measure import char_count, twitter_weighted_length
 from repurposeflow.domain.model import Generation
 from repurposeflow.domain.platforms import (
     EMAIL_MAX_SUBJECT,
     INSTAGRAM_MAX_CAPTION,
     LINKEDIN_MAX_CHARS,
     THREADS_MAX_CHARS,
-    X_MAX_WEIGHTED,
+    TWITTER_MAX_WEIGHTED,
     InstagramOutput,
     output_from_dict,
 )
@@ -50,7 +50,7 @@ def platform_markdown(platform: Platform, data: Mapping[str, Any], plain: bool =
     if platform is Platform.TWITTER:
         for i, post in enumerate(data["thread"], 1):
             lines += [
-                f"{b(f'Post {i}')} · {x_weighted_length(post)}/{X_MAX_WEIGHTED}",
+                f"{b(f'Post {i}')} · {twitter_weighted_length(post)}/{TWITTER_MAX_WEIGHTED}",
                 "",
                 post,
                 "",

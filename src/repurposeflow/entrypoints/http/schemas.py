@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tier, Tone
+from repurposeflow.domain.errors import InvalidChoice
 from repurposeflow.domain.model import Generation, User, VoiceSettings
 from repurposeflow.entrypoints.present import generation_dict
 from repurposeflow.services.history import HistoryPage
@@ -16,6 +17,20 @@ from repurposeflow.services.maintenance import StatsReport
 from repurposeflow.services.usage import UsageSummary
 
 SAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+def _platform_name(value: object) -> object:
+    """Both names of X are accepted on input ("x" and "twitter", any case); anything else
+    goes on to the enum's own check and its 422."""
+    if isinstance(value, str):
+        try:
+            return Platform.parse(value)
+        except InvalidChoice:
+            return value
+    return value
+
+
+PlatformName = Annotated[Platform, BeforeValidator(_platform_name)]
 
 
 class Problem(BaseModel):
@@ -65,8 +80,10 @@ class GenerationCreate(BaseModel):
     )
 
     content: str = Field(description="The long piece of writing: text, Markdown or HTML.")
-    platforms: list[Platform] | None = Field(
-        default=None, min_length=1, description="Platforms to write for; all six when absent."
+    platforms: list[PlatformName] | None = Field(
+        default=None,
+        min_length=1,
+        description='Platforms to write for ("x" is accepted for twitter); all six when absent.',
     )
     tone: Tone | None = Field(default=None, description="Your default tone when absent.")
     engine: str | None = Field(
@@ -85,7 +102,7 @@ class RegenerateBody(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"platforms": ["email"]}, {}]}
     )
 
-    platforms: list[Platform] | None = Field(
+    platforms: list[PlatformName] | None = Field(
         default=None,
         min_length=1,
         description="Platforms to write again; the failed ones when absent.",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from repurposeflow.domain.enums import GenerationStatus, Platform
+from repurposeflow.domain.enums import GenerationStatus
 from repurposeflow.domain.errors import InvalidInput
 from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import Generation
@@ -24,6 +24,7 @@ from repurposeflow.entrypoints.http.schemas import (
     GenerationCreate,
     GenerationOut,
     GenerationPage,
+    PlatformName,
     Problem,
     RegenerateBody,
 )
@@ -140,7 +141,7 @@ def list_generations(
     limit: Annotated[int, Query(ge=1, le=history.MAX_PAGE)] = 20,
     cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")] = None,
     status: Annotated[GenerationStatus | None, Query()] = None,
-    platform: Annotated[Platform | None, Query(description="Made for this platform.")] = None,
+    platform: Annotated[PlatformName | None, Query(description="Made for this platform.")] = None,
     since: Annotated[
         datetime | None, Query(description="Created after this time (ISO 8601).")
     ] = None,

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from repurposeflow.domain.measure import x_weighted_length
+from repurposeflow.domain.measure import twitter_weighted_length
 
 URL_WEIGHT = 23
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
@@ -118,15 +118,15 @@ CONFORMANCE = [
 
 @pytest.mark.parametrize(("text", "expected"), CONFORMANCE)
 def test_conformance_examples(text: str, expected: int) -> None:
-    assert x_weighted_length(text) == expected
+    assert twitter_weighted_length(text) == expected
 
 
 def test_280_latin_fit_and_140_cjk_fit() -> None:
-    assert x_weighted_length("a" * 280) == 280
-    assert x_weighted_length("界" * 140) == 280
-    assert x_weighted_length("界" * 141) == 282
-    assert x_weighted_length("\U0001f600" * 140) == 280
-    assert x_weighted_length("a" * 279 + "界") == 281
+    assert twitter_weighted_length("a" * 280) == 280
+    assert twitter_weighted_length("界" * 140) == 280
+    assert twitter_weighted_length("界" * 141) == 282
+    assert twitter_weighted_length("\U0001f600" * 140) == 280
+    assert twitter_weighted_length("a" * 279 + "界") == 281
 
 
 # --- properties ------------------------------------------------------------------------
@@ -144,13 +144,13 @@ PLAIN_TEXT = st.text(_PLAIN, max_size=60)
 
 @given(PLAIN_TEXT)
 def test_plain_text_weighs_per_code_point_after_nfc(text: str) -> None:
-    assert x_weighted_length(text) == oracle_weight(text)
+    assert twitter_weighted_length(text) == oracle_weight(text)
 
 
 @given(PLAIN_TEXT)
 def test_nfc_and_nfd_spellings_weigh_the_same(text: str) -> None:
     nfd = unicodedata.normalize("NFD", text)
-    assert x_weighted_length(nfd) == x_weighted_length(text)
+    assert twitter_weighted_length(nfd) == twitter_weighted_length(text)
 
 
 @given(PLAIN_TEXT, PLAIN_TEXT)
@@ -159,17 +159,19 @@ def test_plain_text_lengths_add_up_under_concatenation(left: str, right: str) ->
     # (a base letter followed by a combining mark).
     nfc = unicodedata.normalize
     assume(nfc("NFC", left + right) == nfc("NFC", left) + nfc("NFC", right))
-    assert x_weighted_length(left + right) == x_weighted_length(left) + x_weighted_length(right)
+    assert twitter_weighted_length(left + right) == twitter_weighted_length(
+        left
+    ) + twitter_weighted_length(right)
 
 
 @given(st.text(st.characters(codec="ascii", categories=("Lu", "Ll", "Nd")), max_size=300))
 def test_ascii_letters_and_digits_weigh_one_each(text: str) -> None:
-    assert x_weighted_length(text) == len(text)
+    assert twitter_weighted_length(text) == len(text)
 
 
 @given(st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=200))
 def test_cjk_ideographs_weigh_two_each(text: str) -> None:
-    assert x_weighted_length(text) == 2 * len(text)
+    assert twitter_weighted_length(text) == 2 * len(text)
 
 
 _PATH = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-_"), max_size=400)
@@ -177,14 +179,14 @@ _PATH = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-_"), max_s
 
 @given(_PATH, st.sampled_from(["https://", "http://"]))
 def test_a_url_weighs_23_whatever_its_length(path: str, scheme: str) -> None:
-    assert x_weighted_length(f"{scheme}example.com/{path}") == URL_WEIGHT
-    assert x_weighted_length(f"see {scheme}example.com/{path} now") == 4 + URL_WEIGHT + 4
+    assert twitter_weighted_length(f"{scheme}example.com/{path}") == URL_WEIGHT
+    assert twitter_weighted_length(f"see {scheme}example.com/{path} now") == 4 + URL_WEIGHT + 4
 
 
 @given(st.lists(_PATH, min_size=1, max_size=6))
 def test_every_url_weighs_23(paths: list[str]) -> None:
     text = " ".join(f"https://example.org/{p}" for p in paths)
-    assert x_weighted_length(text) == URL_WEIGHT * len(paths) + (len(paths) - 1)
+    assert twitter_weighted_length(text) == URL_WEIGHT * len(paths) + (len(paths) - 1)
 
 
 EMOJI = st.sampled_from(
@@ -212,11 +214,11 @@ EMOJI = st.sampled_from(
 def test_every_emoji_sequence_weighs_two(emoji: list[str], spaced: bool) -> None:
     text = (" " if spaced else "").join(emoji)
     spaces = max(len(emoji) - 1, 0) if spaced else 0
-    assert x_weighted_length(text) == 2 * len(emoji) + spaces
+    assert twitter_weighted_length(text) == 2 * len(emoji) + spaces
 
 
 @given(st.lists(st.tuples(PLAIN_TEXT, EMOJI), max_size=8))
 def test_text_and_emoji_mixed_add_up(parts: list[tuple[str, str]]) -> None:
     text = "".join(f"{plain} {emoji} " for plain, emoji in parts)
     expected = sum(oracle_weight(plain) + 1 + 2 + 1 for plain, _ in parts)
-    assert x_weighted_length(text) == expected
+    assert twitter_weighted_length(text) == expected
