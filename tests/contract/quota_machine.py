@@ -37,7 +37,7 @@ from repurposeflow.domain.enums import (
 )
 from repurposeflow.domain.errors import QuotaExhausted, UserNotFound
 from repurposeflow.domain.ports import UnitOfWork
-from repurposeflow.domain.quota import effective_tier, is_month_start, limit_for, month_start_after
+from repurposeflow.domain.quota import effective_tier, is_month_start, limit_for, next_reset
 from repurposeflow.services import maintenance, users
 from repurposeflow.services.repurpose import RepurposeRequest, regenerate, repurpose
 
@@ -114,7 +114,7 @@ def quota_machine(fresh_uow: Callable[[], UnitOfWork]) -> type[RuleBasedStateMac
             self.model[clerk] = {
                 "count": 0,
                 "limit": limit_for(Tier.FREE),
-                "reset_at": month_start_after(self.clock.now()),
+                "reset_at": next_reset(self.clock.now()),
                 "deleted": False,
                 "id": user.id,
             }
@@ -132,7 +132,7 @@ def quota_machine(fresh_uow: Callable[[], UnitOfWork]) -> type[RuleBasedStateMac
             now = self.clock.now()
             if now >= m["reset_at"]:
                 # A new window is folded into the reservation: stored only when admitted.
-                rolled_count, rolled_reset = 0, month_start_after(now)
+                rolled_count, rolled_reset = 0, next_reset(now)
             else:
                 rolled_count, rolled_reset = m["count"], m["reset_at"]
             if rolled_count >= m["limit"]:
@@ -293,7 +293,7 @@ def quota_machine(fresh_uow: Callable[[], UnitOfWork]) -> type[RuleBasedStateMac
             offset=st.sampled_from([timedelta(microseconds=-1), timedelta(0), timedelta(seconds=1)])
         )
         def jump_to_month_boundary(self, offset: timedelta) -> None:
-            target = month_start_after(self.clock.now()) + offset
+            target = next_reset(self.clock.now()) + offset
             if target > self.clock.now():
                 self.clock.set(target)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from repurposeflow.domain.enums import Platform
-from repurposeflow.domain.quota import month_start_after
+from repurposeflow.domain.quota import next_reset
 from repurposeflow.entrypoints.cli import main
 from repurposeflow.entrypoints.present import TITLES
 
@@ -112,7 +112,7 @@ def test_quota_exhaustion_prints_the_reset_date_and_exits_nonzero(home, tmp_path
     code, out, err = run(capsys, "repurpose", str(EXAMPLE), "-q")
     assert code == 3
     assert out == ""
-    reset = month_start_after(datetime.now(UTC))
+    reset = next_reset(datetime.now(UTC))
     assert f"resets on {reset:%Y-%m-%d}" in err
     assert "Upgrade to Pro" in err
     assert len(err.strip().splitlines()) == 1

@@ -20,7 +20,7 @@ from repurposeflow.domain.quota import (
     display_limit,
     is_month_start,
     limit_for,
-    month_start_after,
+    next_reset,
 )
 
 OFFSETS = st.sampled_from(
@@ -61,12 +61,12 @@ def month_starts(draw: st.DrawFn) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-# --- month_start_after -----------------------------------------------------------------
+# --- next_reset -----------------------------------------------------------------
 
 
 @given(MOMENTS)
-def test_month_start_after_is_the_next_month_start_strictly_after_now(now: datetime) -> None:
-    nxt = month_start_after(now)
+def test_next_reset_is_the_next_month_start_strictly_after_now(now: datetime) -> None:
+    nxt = next_reset(now)
     assert nxt.tzinfo is not None and nxt.utcoffset() == timedelta(0)
     assert is_month_start(nxt)
     assert (nxt.day, nxt.hour, nxt.minute, nxt.second, nxt.microsecond) == (1, 0, 0, 0, 0)
@@ -78,7 +78,7 @@ def test_month_start_after_is_the_next_month_start_strictly_after_now(now: datet
 
 @given(month_starts())
 def test_exactly_at_a_month_start_the_next_one_is_a_month_later(start: datetime) -> None:
-    nxt = month_start_after(start)
+    nxt = next_reset(start)
     assert nxt > start
     assert (nxt.year * 12 + nxt.month) - (start.year * 12 + start.month) == 1
 
@@ -106,13 +106,13 @@ def test_exactly_at_a_month_start_the_next_one_is_a_month_later(start: datetime)
         ),
     ],
 )
-def test_month_start_after_examples(now: datetime, expected: datetime) -> None:
-    assert month_start_after(now) == expected
+def test_next_reset_examples(now: datetime, expected: datetime) -> None:
+    assert next_reset(now) == expected
 
 
 def test_naive_timestamps_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        month_start_after(datetime(2026, 1, 1))
+        next_reset(datetime(2026, 1, 1))
 
 
 @given(UTC_MOMENTS)
@@ -210,7 +210,7 @@ def test_reserve_after_reset_starts_the_new_window_at_one(count: int, reset_at: 
     quota = Quota(count=10, limit=10, reset_at=reset_at)  # exhausted in the old window
     reserved = quota.reserve(reset_at + timedelta(hours=count))
     assert reserved.count == 1
-    assert reserved.reset_at == month_start_after(reset_at + timedelta(hours=count))
+    assert reserved.reset_at == next_reset(reset_at + timedelta(hours=count))
 
 
 def test_quota_exhausted_message_says_when_and_how_to_upgrade() -> None:
@@ -286,7 +286,7 @@ def test_tier_limits_are_the_seeds() -> None:
 
 @given(MOMENTS)
 def test_rolling_is_idempotent_for_any_quota(now: datetime) -> None:
-    reset_at = month_start_after(now - timedelta(days=40))
+    reset_at = next_reset(now - timedelta(days=40))
     quota = Quota(count=3, limit=10, reset_at=reset_at)
     once = quota.current_window(now)
     assert once.current_window(now) == once

@@ -19,7 +19,7 @@ from repurposeflow.domain.enums import (
     UsageEventType,
     WebhookSource,
 )
-from repurposeflow.domain.quota import Quota, effective_tier, limit_for, month_start_after
+from repurposeflow.domain.quota import Quota, effective_tier, limit_for, next_reset
 
 
 def new_id() -> uuid.UUID:
@@ -75,7 +75,7 @@ class User:
             full_name=full_name,
             subscription_tier=tier,
             generations_limit=limit_for(tier),
-            usage_reset_at=month_start_after(now),
+            usage_reset_at=next_reset(now),
             created_at=now,
             updated_at=now,
         )

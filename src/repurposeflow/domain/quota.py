@@ -42,8 +42,9 @@ def ensure_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def month_start_after(now: datetime) -> datetime:
-    """00:00 UTC on the first day of the month after ``now``."""
+def next_reset(now: datetime) -> datetime:
+    """The reset: when a window opened at ``now`` ends, 00:00 UTC on the first day of
+    the month after ``now``. ``Quota.current_window`` is where a reset happens."""
     now = ensure_utc(now)
     if now.month == 12:
         return datetime(now.year + 1, 1, 1, tzinfo=UTC)
@@ -80,7 +81,7 @@ class Quota:
         window starts, once, from ``now`` (not from the old reset: a user away for three
         months gets one reset, not three): count 0, ``reset_at`` the next month start."""
         if ensure_utc(now) >= self.reset_at:
-            return attrs.evolve(self, count=0, reset_at=month_start_after(now))
+            return attrs.evolve(self, count=0, reset_at=next_reset(now))
         return self
 
     def can_reserve(self, now: datetime) -> bool:

@@ -47,7 +47,7 @@ from repurposeflow.domain.model import (
     VoiceSettings,
     WebhookEvent,
 )
-from repurposeflow.domain.quota import Quota, month_start_after
+from repurposeflow.domain.quota import Quota, next_reset
 from repurposeflow.domain.stats import (
     DailyVolume,
     LatencyStats,
@@ -279,7 +279,7 @@ class SqlUserRepository:
             .values(
                 generations_count_current_month=sa.case((due, 1), else_=count + 1),
                 usage_reset_at=sa.case(
-                    (due, sa.literal(month_start_after(now), UTCDateTime())),
+                    (due, sa.literal(next_reset(now), UTCDateTime())),
                     else_=users.c.usage_reset_at,
                 ),
                 last_generation_at=now,
