@@ -17,6 +17,37 @@ from repurposeflow.services.maintenance import StatsReport
 from repurposeflow.services.usage import UsageSummary
 
 SAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+GENERATION_EXAMPLE: dict[str, Any] = {
+    "id": SAMPLE_ID,
+    "status": "completed",
+    "created_at": "2026-03-14T09:30:00+00:00",
+    "completed_at": "2026-03-14T09:30:02+00:00",
+    "platforms": ["threads"],
+    "tone": "conversational",
+    "engine": "local",
+    "model": "local-extractive-1",
+    "analysis": {
+        "core_message": "One long post can feed a week of content.",
+        "key_points": ["Pull the core idea out first."],
+        "topic": "writing",
+        "audience": "creators",
+    },
+    "outputs": {
+        "threads": {
+            "posts": ["One long post can feed a whole week of content."],
+            "topic_tag": "writing",
+        }
+    },
+    "errors": {},
+    "usage": {
+        "input_tokens": 0,
+        "cached_input_tokens": 0,
+        "output_tokens": 0,
+        "estimated_cost_usd": "0",
+    },
+    "generation_time_ms": 1840,
+    "cached": False,
+}
 
 
 def _platform_name(value: object) -> object:
@@ -124,43 +155,7 @@ class TokenUsageOut(BaseModel):
 
 
 class GenerationOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": SAMPLE_ID,
-                    "status": "completed",
-                    "created_at": "2026-03-14T09:30:00+00:00",
-                    "completed_at": "2026-03-14T09:30:02+00:00",
-                    "platforms": ["threads"],
-                    "tone": "conversational",
-                    "engine": "local",
-                    "model": "local-extractive-1",
-                    "analysis": {
-                        "core_message": "One long post can feed a week of content.",
-                        "key_points": ["Pull the core idea out first."],
-                        "topic": "writing",
-                        "audience": "creators",
-                    },
-                    "outputs": {
-                        "threads": {
-                            "posts": ["One long post can feed a whole week of content."],
-                            "topic_tag": "writing",
-                        }
-                    },
-                    "errors": {},
-                    "usage": {
-                        "input_tokens": 0,
-                        "cached_input_tokens": 0,
-                        "output_tokens": 0,
-                        "estimated_cost_usd": "0",
-                    },
-                    "generation_time_ms": 1840,
-                    "cached": False,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [GENERATION_EXAMPLE]})
 
     id: uuid.UUID
     status: GenerationStatus
@@ -185,6 +180,17 @@ class GenerationOut(BaseModel):
 
 
 class GenerationPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [GENERATION_EXAMPLE],
+                    "next_cursor": "MjAyNi0wMy0xNFQwOTozMDowMCswMDowMHwwZjhmYWQ1Yg",
+                }
+            ]
+        }
+    )
+
     items: list[GenerationOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page.")
 
@@ -332,6 +338,24 @@ class LatencyOut(BaseModel):
 
 
 class StatsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tiers": [{"tier": "free", "user_count": 120, "total_generations": 830}],
+                    "daily_volume": [{"day": "2026-03-13", "generations": 95, "active_users": 41}],
+                    "platform_popularity": [{"platform": "linkedin", "usage_count": 310}],
+                    "latency": {
+                        "samples": 640,
+                        "avg_ms": 2150.0,
+                        "median_ms": 1900.0,
+                        "p95_ms": 4800.0,
+                    },
+                }
+            ]
+        }
+    )
+
     tiers: list[TierStatOut]
     daily_volume: list[DailyVolumeOut]
     platform_popularity: list[PlatformPopularityOut]
@@ -364,5 +388,9 @@ class StatsOut(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "detail": "schema at 0001_initial"}]}
+    )
+
     status: str = Field(examples=["ok"])
     detail: str | None = None

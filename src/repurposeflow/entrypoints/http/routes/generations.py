@@ -218,7 +218,16 @@ def _progress_data(event: ProgressEvent) -> dict[str, Any]:
     responses={
         200: {
             "description": "`generation` (the resource, first and last) and `progress` events.",
-            "content": {"text/event-stream": {}},
+            "content": {
+                "text/event-stream": {
+                    "example": (
+                        'event: generation\ndata: {"id": "0f8f…", "status": "pending", …}\n\n'
+                        'event: progress\ndata: {"kind": "rendered", "platform": "email", '
+                        '"detail": "", "violations": []}\n\n'
+                        'event: generation\ndata: {"id": "0f8f…", "status": "completed", …}\n\n'
+                    )
+                }
+            },
         },
         **PROBLEMS,
     },
