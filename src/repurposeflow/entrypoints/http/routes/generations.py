@@ -38,10 +38,16 @@ from repurposeflow.services.repurpose import (
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 404, 413, 422, 429, 503)
-}
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for problem documents with these statuses."""
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
+PROBLEMS = problem_responses(401, 404, 413, 422, 429, 503)
 # How often an event stream rereads the store when no progress arrives in this process.
 POLL_SECONDS = 1.0
 _WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*\"?(\d{1,6})\"?", re.IGNORECASE)
