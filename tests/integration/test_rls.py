@@ -25,7 +25,7 @@ from repurposeflow.domain.enums import (
     Tone,
     UsageEventType,
 )
-from repurposeflow.domain.errors import NotFound
+from repurposeflow.domain.errors import NotFound, NotPermitted
 from repurposeflow.domain.model import UsageEvent, VoiceSettings
 from repurposeflow.domain.stats import PlatformPopularity
 from tests.integration.test_repository_contract import (
@@ -162,16 +162,6 @@ def test_person_a_cannot_change_person_b(two_people):
     with SqlUnitOfWork(pg, acting_as=a.clerk_user_id) as uow:
         uow.users.update_profile(b.id, email="stolen@example.com", full_name="Mallory")
         uow.users.set_voice(b.id, VoiceSettings(Tone.AUTHORITY))
-        uow.users.set_plan(
-            b.id,
-            tier=Tier.BUSINESS,
-            status=SubscriptionStatus.ACTIVE,
-            limit=999_999,
-            stripe_customer_id=None,
-            stripe_subscription_id=None,
-            current_period_end=None,
-        )
-        uow.users.soft_delete(b.id, NOW)
         assert uow.users.reserve(b.id, NOW) is None
         assert uow.users.refund(b.id, window) is False
         with pytest.raises(KeyError):
@@ -179,19 +169,33 @@ def test_person_a_cannot_change_person_b(two_people):
         assert (
             uow.generations.settle_failed(theirs["pending"].id, error_message="x", now=NOW) is None
         )
-        uow.webhooks.mark_processed("evt_2", NOW)
-        uow.webhooks.mark_failed("evt_2", "nope")
-        assert uow.maintenance.archive_generations(NOW, 100) == 0
-        assert uow.maintenance.aggregate_usage_logs(NOW, 100) == (0, 0)
-        assert uow.maintenance.purge_webhook_events(NOW, 100) == 0
         uow.commit()
+    # What the app role may not do to anybody, B included, is refused outright (0002).
+    refused = [
+        lambda uow: uow.users.set_plan(
+            b.id,
+            tier=Tier.BUSINESS,
+            status=SubscriptionStatus.ACTIVE,
+            limit=999_999,
+            stripe_customer_id=None,
+            stripe_subscription_id=None,
+            current_period_end=None,
+        ),
+        lambda uow: uow.users.soft_delete(b.id, NOW),
+        lambda uow: uow.webhooks.mark_processed("evt_2", NOW),
+        lambda uow: uow.webhooks.mark_failed("evt_2", "nope"),
+        lambda uow: uow.maintenance.archive_generations(NOW, 100),
+        lambda uow: uow.maintenance.aggregate_usage_logs(NOW, 100),
+        lambda uow: uow.maintenance.purge_webhook_events(NOW, 100),
+    ]
+    for attempt in refused:
+        with SqlUnitOfWork(pg, acting_as=a.clerk_user_id) as uow, pytest.raises(NotPermitted):
+            attempt(uow)
     # Writing a row *as* B is refused outright (the WITH CHECK of the policies).
     attempts = [
         lambda uow: uow.generations.add(make_generation(b, 50)),
         lambda uow: uow.usage.add(_event(b.id, theirs["done"].id, NOW)),
-        lambda uow: uow.subscriptions.upsert(attrs.evolve(theirs["sub"], tier=Tier.BUSINESS)),
         lambda uow: uow.users.add(make_user(3)),
-        lambda uow: uow.webhooks.add_if_new(make_event(9)),
     ]
     for attempt in attempts:
         with SqlUnitOfWork(pg, acting_as=a.clerk_user_id) as uow, pytest.raises(NotFound):

@@ -320,10 +320,10 @@ def test_concurrency_is_bounded() -> None:
 # --- the stale sweep -----------------------------------------------------------------
 
 
-def _dead_worker(world: World) -> None:
+def _dead_worker(world: World, text: str = SOURCE) -> None:
     engine = ScriptedEngine(faults={"analyze": [WorkerDied()]})
     with pytest.raises(WorkerDied):
-        world.run(engine=engine)
+        world.run(engine=engine, text=text)
 
 
 def test_sweep_fails_and_refunds_a_dead_workers_generation_once(world: World) -> None:
@@ -347,8 +347,8 @@ def test_sweep_fails_and_refunds_a_dead_workers_generation_once(world: World) ->
 
 
 def test_sweep_in_batches_gets_them_all(world: World) -> None:
-    for _ in range(5):
-        _dead_worker(world)
+    for n in range(5):
+        _dead_worker(world, f"{SOURCE} Part {n}.")  # a twin of a pending run would not start
         world.clock.advance(timedelta(seconds=1))
     world.clock.advance(timedelta(hours=1))
     assert sweep_stale_pending(world.uow(), world.clock, batch_size=2) == 5
@@ -377,7 +377,7 @@ def test_a_refund_after_the_window_ended_leaves_the_new_window_alone() -> None:
     world.add_user()
     _dead_worker(world)  # charged in the window ending April 1
     world.clock.set(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
-    world.run()  # the first generation of April
+    world.run(text=SOURCE + " In April.")  # the first generation of April
     assert world.count() == 1
     assert world.user().usage_reset_at == datetime(2026, 5, 1, tzinfo=UTC)
     assert sweep_stale_pending(world.uow(), world.clock) == 1

@@ -102,6 +102,27 @@ class GenerationBusy(Conflict):
         super().__init__(f"Generation {generation_id} is still running; try again when it ends.")
 
 
+class RequestInFlight(Conflict):
+    """The same request (same user, request key) is already running: it was neither
+    started again nor charged again."""
+
+    code = "request-in-flight"
+
+    def __init__(self, generation_id: object) -> None:
+        self.generation_id = generation_id
+        super().__init__(
+            f"The same request is already running as generation {generation_id}; "
+            "it was not started or charged again. Wait for it to finish."
+        )
+
+
+class NotPermitted(RepurposeFlowError):
+    """The store refused a write this identity may not make (e.g. a person changing
+    their own plan)."""
+
+    code = "not-permitted"
+
+
 class QuotaExhausted(RepurposeFlowError):
     code = "quota-exhausted"
 

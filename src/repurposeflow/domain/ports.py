@@ -61,6 +61,12 @@ class UserRepository(Protocol):
     def add(self, user: User) -> None:
         """Insert; raises DuplicateUser if a live user has the clerk id, email or customer."""
 
+    def add_if_absent(self, user: User) -> User:
+        """Insert unless a live user already has this Clerk id; either way, return the
+        live user with it. Safe when many first requests of one new person race (insert
+        or nothing, then read). Raises DuplicateUser if *another* account has the email
+        or Stripe customer."""
+
     def get(self, user_id: uuid.UUID) -> User | None:
         """By id, deleted or not."""
 
@@ -108,9 +114,21 @@ class UserRepository(Protocol):
 
 
 class GenerationRepository(Protocol):
-    def add(self, generation: Generation) -> None: ...
+    def add(self, generation: Generation) -> None:
+        """Insert. One request in flight per (user, request key): if a *pending*
+        generation of the user has the same key, raises RequestInFlight (naming it) and
+        inserts nothing. The store enforces it (a partial unique index), so twins racing
+        on many connections get the same answer; a caller that reserved in the same
+        unit of work and leaves it uncommitted is not charged."""
 
     def get(self, generation_id: uuid.UUID) -> Generation | None: ...
+
+    def get_for_update(self, generation_id: uuid.UUID) -> Generation | None:
+        """Like ``get``, and hold the row until the unit of work ends, so a
+        read-modify-write (a regenerate) cannot lose a concurrent one's changes."""
+
+    def find_pending(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
+        """The generation in flight for this request, if any (to join or report it)."""
 
     def find_by_request_key(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
         """The newest completed generation for the same request, if any."""

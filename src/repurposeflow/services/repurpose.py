@@ -339,7 +339,8 @@ def regenerate(
     )
     usage = total_usage(outcomes)
     with uow:
-        current = uow.generations.get(generation_id)
+        # Locked: two regenerates of one generation merge, neither loses the other's.
+        current = uow.generations.get_for_update(generation_id)
         if current is None:
             raise GenerationNotFound(generation_id)
         outputs = dict(current.outputs)

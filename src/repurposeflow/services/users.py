@@ -8,6 +8,7 @@ import attrs
 
 from repurposeflow.domain.enums import SubscriptionStatus, Tier, Tone
 from repurposeflow.domain.errors import DuplicateUser, InvalidInput, UserNotFound
+from repurposeflow.domain.identity import check_clerk_user_id, check_email, check_full_name
 from repurposeflow.domain.model import User, VoiceSettings
 from repurposeflow.domain.platforms import INSTAGRAM_HARD_HASHTAG_CAP
 from repurposeflow.domain.ports import Clock, UnitOfWork
@@ -19,7 +20,7 @@ MAX_SAMPLE_CHARS = 5_000
 
 
 def require_user(uow: UnitOfWork, clerk_user_id: str) -> User:
-    user = uow.users.get_by_clerk_id(clerk_user_id)
+    user = uow.users.get_by_clerk_id(check_clerk_user_id(clerk_user_id))
     if user is None:
         raise UserNotFound(clerk_user_id)
     return user
@@ -40,20 +41,20 @@ def ensure_user(
 ) -> User:
     """The live user with this Clerk id, created on the free tier if new; a changed
     email or name is synced."""
-    clerk_user_id = clerk_user_id.strip()
-    email = email.strip()
-    if not clerk_user_id:
-        raise InvalidInput("A user needs a Clerk user id.")
-    if "@" not in email:
-        raise InvalidInput(f"{email!r} is not an email address.")
+    clerk_user_id = check_clerk_user_id(clerk_user_id)
+    email = check_email(email)
+    full_name = check_full_name(full_name)
     with uow:
         user = uow.users.get_by_clerk_id(clerk_user_id)
         if user is None:
-            user = User.create(
-                clerk_user_id=clerk_user_id, email=email, full_name=full_name, now=clock.now()
+            # Many first requests of one new person may race here: insert-or-nothing,
+            # then the winner's row.
+            user = uow.users.add_if_absent(
+                User.create(
+                    clerk_user_id=clerk_user_id, email=email, full_name=full_name, now=clock.now()
+                )
             )
-            uow.users.add(user)
-        elif (user.email, user.full_name) != (email, full_name):
+        if (user.email, user.full_name) != (email, full_name):
             uow.users.update_profile(user.id, email=email, full_name=full_name)
             user = attrs.evolve(user, email=email, full_name=full_name)
         uow.commit()

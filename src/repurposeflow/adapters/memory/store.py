@@ -20,7 +20,7 @@ import attrs
 
 from repurposeflow.adapters.memory import queries
 from repurposeflow.domain.enums import GenerationStatus, Platform
-from repurposeflow.domain.errors import DuplicateUser, QuotaExhausted
+from repurposeflow.domain.errors import DuplicateUser, QuotaExhausted, RequestInFlight
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -112,6 +112,13 @@ class MemoryUserRepository:
             self._check_unique(user)
         self._tx.put(self._rows, user.id, user)
 
+    def add_if_absent(self, user: User) -> User:
+        live = self.get_by_clerk_id(user.clerk_user_id)
+        if live is not None:
+            return live
+        self.add(user)
+        return user
+
     def get(self, user_id: uuid.UUID) -> User | None:
         return self._rows.get(user_id)
 
@@ -195,10 +202,29 @@ class MemoryGenerationRepository:
     def add(self, generation: Generation) -> None:
         if generation.id in self._rows:
             raise ValueError(f"generation {generation.id} exists")
+        if generation.status is GenerationStatus.PENDING:
+            twin = self.find_pending(generation.user_id, generation.request_key)
+            if twin is not None:
+                raise RequestInFlight(twin.id)
         self._tx.put(self._rows, generation.id, generation)
 
     def get(self, generation_id: uuid.UUID) -> Generation | None:
         return self._rows.get(generation_id)
+
+    # Units of work hold the store's lock: a read is already a locked read.
+    get_for_update = get
+
+    def find_pending(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
+        return next(
+            (
+                g
+                for g in self._rows.values()
+                if g.user_id == user_id
+                and g.request_key == request_key
+                and g.status is GenerationStatus.PENDING
+            ),
+            None,
+        )
 
     def find_by_request_key(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
         matches = [

@@ -36,7 +36,7 @@ from repurposeflow.domain.enums import (
     UsageEventType,
     WebhookSource,
 )
-from repurposeflow.domain.errors import DuplicateUser
+from repurposeflow.domain.errors import DuplicateUser, RequestInFlight
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -65,6 +65,9 @@ class Tx(Protocol):
 
     @property
     def dialect(self) -> str: ...
+
+    @property
+    def acts_as_user(self) -> bool: ...
 
     def execute(
         self, statement: sa.Executable, params: Sequence[Mapping[str, Any]] | None = None
@@ -151,16 +154,42 @@ def _voice_values(voice: VoiceSettings) -> dict[str, Any]:
     }
 
 
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "clerk_user_id": user.clerk_user_id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "subscription_tier": Tier(user.subscription_tier).value,
+        "subscription_status": SubscriptionStatus(user.subscription_status).value,
+        "stripe_customer_id": user.stripe_customer_id,
+        "stripe_subscription_id": user.stripe_subscription_id,
+        "subscription_current_period_end": user.subscription_current_period_end,
+        "generations_count_current_month": user.generations_count_current_month,
+        "generations_limit": user.generations_limit,
+        "last_generation_at": user.last_generation_at,
+        "usage_reset_at": user.usage_reset_at,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at or user.created_at,
+        "deleted_at": user.deleted_at,
+        **_voice_values(user.voice),
+    }
+
+
 class SqlUserRepository:
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
-    def _write_user(self, statement: sa.Executable, values: Mapping[str, Any]) -> int:
+    def _write_user(
+        self, statement: sa.Executable, values: Mapping[str, Any], *, returns_row: bool = False
+    ) -> int:
         """Run a write that may hit a live-unique index, inside a savepoint so a
-        DuplicateUser leaves the transaction usable (as the memory store does)."""
+        DuplicateUser leaves the transaction usable (as the memory store does). The
+        rows written (counted by RETURNING when ``returns_row``)."""
         try:
             with self._tx.savepoint():
-                return self._tx.execute(statement).rowcount
+                result = self._tx.execute(statement)
+                return (result.first() is not None) if returns_row else result.rowcount
         except sa.exc.IntegrityError as exc:
             duplicate = _duplicate_user(exc, values)
             if duplicate is not None:
@@ -168,26 +197,28 @@ class SqlUserRepository:
             raise
 
     def add(self, user: User) -> None:
-        values = {
-            "id": user.id,
-            "clerk_user_id": user.clerk_user_id,
-            "email": user.email,
-            "full_name": user.full_name,
-            "subscription_tier": Tier(user.subscription_tier).value,
-            "subscription_status": SubscriptionStatus(user.subscription_status).value,
-            "stripe_customer_id": user.stripe_customer_id,
-            "stripe_subscription_id": user.stripe_subscription_id,
-            "subscription_current_period_end": user.subscription_current_period_end,
-            "generations_count_current_month": user.generations_count_current_month,
-            "generations_limit": user.generations_limit,
-            "last_generation_at": user.last_generation_at,
-            "usage_reset_at": user.usage_reset_at,
-            "created_at": user.created_at,
-            "updated_at": user.updated_at or user.created_at,
-            "deleted_at": user.deleted_at,
-            **_voice_values(user.voice),
-        }
+        values = _user_values(user)
         self._write_user(sa.insert(users).values(**values), values)
+
+    def add_if_absent(self, user: User) -> User:
+        values = _user_values(user)
+        # A twin that commits first wins; ours then inserts nothing (PostgreSQL waits
+        # for the twin's outcome on the index) and reads the winner.
+        statement = (
+            _dialect_insert(self._tx, users)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=[users.c.clerk_user_id], index_where=sa.text("deleted_at IS NULL")
+            )
+            .returning(users.c.id)
+        )
+        if self._write_user(statement, values, returns_row=True):
+            return user
+        live = self.get_by_clerk_id(user.clerk_user_id)
+        if live is None:  # the live twin was deleted in between: a new account is fine
+            self.add(user)
+            return user
+        return live
 
     def get(self, user_id: uuid.UUID) -> User | None:
         row = self._tx.execute(sa.select(users).where(users.c.id == user_id)).first()
@@ -266,6 +297,16 @@ class SqlUserRepository:
         ended, then a unit if one is left. The row lock (PostgreSQL re-checks the WHERE
         on the newest version) or SQLite's write lock makes it impossible to over-admit
         under any interleaving."""
+        if self._tx.acts_as_user:
+            # The app role may not write the quota columns: the same statement, as a
+            # SECURITY DEFINER function (0002), with the database's clock as a ceiling.
+            fn = self._tx.execute(
+                sa.text("SELECT * FROM repurposeflow_reserve(:user_id, :now)").bindparams(
+                    _utc_param("now")
+                ),
+                [{"user_id": user_id, "now": now}],
+            ).first()
+            return Quota(count=fn[0], limit=fn[1], reset_at=fn[2]) if fn else None
         count = users.c.generations_count_current_month
         limit = users.c.generations_limit
         due = users.c.usage_reset_at <= now
@@ -293,6 +334,14 @@ class SqlUserRepository:
 
     def refund(self, user_id: uuid.UUID, window: datetime) -> bool:
         """``Quota.refund`` as one conditional UPDATE."""
+        if self._tx.acts_as_user:
+            refunded = self._tx.execute(
+                sa.text("SELECT repurposeflow_refund(:user_id, :window)").bindparams(
+                    _utc_param("window")
+                ),
+                [{"user_id": user_id, "window": window}],
+            ).scalar()
+            return bool(refunded)
         count = users.c.generations_count_current_month
         result = self._tx.execute(
             sa.update(users)
@@ -385,17 +434,52 @@ class SqlGenerationRepository:
         self._tx = tx
 
     def add(self, generation: Generation) -> None:
+        # A literal predicate: PostgreSQL matches it to the partial index's own.
+        pending = sa.text("status = 'pending'")
+        # The partial unique index (0002) is the rule; ON CONFLICT turns a twin in
+        # flight into "nothing inserted" instead of an error that spoils the transaction.
+        statement = (
+            _dialect_insert(self._tx, generations)
+            .values(**_generation_values(generation))
+            .on_conflict_do_nothing(
+                index_elements=[generations.c.user_id, generations.c.request_key],
+                index_where=pending,
+            )
+            .returning(generations.c.id)
+        )
         try:
             with self._tx.savepoint():
-                self._tx.execute(sa.insert(generations).values(**_generation_values(generation)))
+                inserted = self._tx.execute(statement).first() is not None
         except sa.exc.IntegrityError as exc:
             if "pk_generations" in _violated(exc) or "generations.id" in _violated(exc):
                 raise ValueError(f"generation {generation.id} exists") from None
             raise
+        if not inserted:
+            if self.get(generation.id) is not None:
+                raise ValueError(f"generation {generation.id} exists")
+            twin = self.find_pending(generation.user_id, generation.request_key)
+            raise RequestInFlight(twin.id if twin is not None else "(finished meanwhile)")
 
     def get(self, generation_id: uuid.UUID) -> Generation | None:
         row = self._tx.execute(
             sa.select(generations).where(generations.c.id == generation_id)
+        ).first()
+        return _generation_from_row(row) if row else None
+
+    def get_for_update(self, generation_id: uuid.UUID) -> Generation | None:
+        # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers.
+        row = self._tx.execute(
+            sa.select(generations).where(generations.c.id == generation_id).with_for_update()
+        ).first()
+        return _generation_from_row(row) if row else None
+
+    def find_pending(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
+        row = self._tx.execute(
+            sa.select(generations).where(
+                generations.c.user_id == user_id,
+                generations.c.request_key == request_key,
+                generations.c.status == GenerationStatus.PENDING.value,
+            )
         ).first()
         return _generation_from_row(row) if row else None
 

@@ -162,6 +162,16 @@ sa.Index(
     generations.c.id.desc(),
 )
 sa.Index("ix_generations_user_request_key", generations.c.user_id, generations.c.request_key)
+# One request in flight per (user, request key): a twin cannot be inserted, and since
+# the reservation and the insert share a transaction, it cannot be charged either.
+sa.Index(
+    "uq_generations_user_request_key_pending",
+    generations.c.user_id,
+    generations.c.request_key,
+    unique=True,
+    sqlite_where=generations.c.status == "pending",
+    postgresql_where=generations.c.status == "pending",
+)
 sa.Index("ix_generations_created_at", generations.c.created_at)
 sa.Index(
     "ix_generations_pending_created",

@@ -46,7 +46,7 @@ from repurposeflow.adapters.sql.repositories import (
     SqlUserRepository,
     SqlWebhookEventRepository,
 )
-from repurposeflow.domain.errors import NotFound, StoreUnavailable
+from repurposeflow.domain.errors import InvalidInput, NotFound, NotPermitted, StoreUnavailable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -56,7 +56,7 @@ SYSTEM_ROLE = "repurposeflow_system"
 USER_SETTING = "app.current_user_id"
 
 # insufficient_privilege: a row-level security WITH CHECK failed (writing a row of
-# somebody else) or the role lacks a grant.
+# somebody else) or the role lacks a grant (a column of the plan, a billing table).
 _RLS_REFUSED = "42501"
 
 
@@ -80,6 +80,12 @@ class SqlUnitOfWork:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def acts_as_user(self) -> bool:
+        """True when the row-level security of the app role applies (PostgreSQL with a
+        person set): the quota then moves only through the SECURITY DEFINER functions."""
+        return self._is_pg and self.acting_as is not None
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -170,10 +176,21 @@ class SqlUnitOfWork:
             return conn.execute(statement)
         except UNAVAILABLE_ERRORS as exc:
             raise unavailable(self.engine, exc) from exc
+        except sa.exc.DataError as exc:
+            # The domain checks lengths first; this is the backstop, and never shows
+            # the statement or its parameters.
+            detail = (str(exc.orig).strip().splitlines() or ["invalid value"])[0]
+            raise InvalidInput(f"A value does not fit the database: {detail}.") from exc
         except sa.exc.ProgrammingError as exc:
             if getattr(exc.orig, "sqlstate", None) == _RLS_REFUSED:
-                raise NotFound(
-                    "That row belongs to another account, or this account may not write it."
+                if "row-level security" in str(exc.orig):
+                    raise NotFound(
+                        "That row belongs to another account, or this account may not write it."
+                    ) from exc
+                # A missing privilege (plan, quota, billing columns): never a person's.
+                raise NotPermitted(
+                    "This account may not make that change (plan, quota and billing "
+                    "change only through billing or an administrator)."
                 ) from exc
             raise
 

@@ -26,7 +26,9 @@ from repurposeflow.domain.errors import (
     InvalidInput,
     JobRejected,
     NotFound,
+    NotPermitted,
     QuotaExhausted,
+    RequestInFlight,
     RepurposeFlowError,
     StoreUnavailable,
     Unauthorized,
@@ -47,6 +49,7 @@ STATUS: tuple[tuple[type[RepurposeFlowError], int], ...] = (
     (InputTooLarge, 413),
     (InvalidInput, 422),
     (UserDeleted, 403),
+    (NotPermitted, 403),
     (NotFound, 404),
     (Conflict, 409),
     (QuotaExhausted, 429),
@@ -129,6 +132,8 @@ def domain_problem(
         headers["WWW-Authenticate"] = 'Bearer realm="repurposeflow"'
     elif isinstance(error, InvalidChoice):
         extra = {"valid": list(error.valid)}
+    elif isinstance(error, RequestInFlight):
+        extra = {"generation_id": str(error.generation_id)}
     if isinstance(error, StoreUnavailable):
         # The driver's text can name hosts and users: log it, tell the client less.
         log.error("store unavailable: %s", error.message)
