@@ -119,20 +119,20 @@ def test_a_twin_is_refused_before_anything_is_charged(store: Store):
     assert _count(store, "solo")[0] == 1
 
 
-def test_many_first_uses_of_one_new_person_all_succeed(store: Store):
+@pytest.mark.parametrize("trial", range(4))
+def test_many_first_uses_of_one_new_person_all_succeed(store: Store, trial: int):
     clock = ManualClock(NOW)
+    clerk, email = f"newcomer_{trial}", f"newcomer{trial}@example.com"
 
     def first_use(i: int) -> Any:
-        return ensure_user(
-            store.uow(), clock, clerk_user_id="newcomer", email="newcomer@example.com"
-        )
+        return ensure_user(store.uow(), clock, clerk_user_id=clerk, email=email)
 
     outcomes = _together(16, first_use)
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert len({u.id for u in outcomes}) == 1
     with store.uow() as uow:
-        assert uow.users.get_by_clerk_id("newcomer").id == outcomes[0].id
+        assert uow.users.get_by_clerk_id(clerk).id == outcomes[0].id
 
 
 class _PauseAfterLockedRead:

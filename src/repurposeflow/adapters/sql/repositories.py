@@ -202,23 +202,25 @@ class SqlUserRepository:
 
     def add_if_absent(self, user: User) -> User:
         values = _user_values(user)
-        # A twin that commits first wins; ours then inserts nothing (PostgreSQL waits
-        # for the twin's outcome on the index) and reads the winner.
+        # A twin that commits first wins; ours then inserts nothing and reads the
+        # winner. No conflict target: every unique index is an arbiter, because a twin
+        # collides on the email index as well as the Clerk id one, and PostgreSQL only
+        # waits out an in-flight twin (instead of failing) on arbiter indexes.
         statement = (
             _dialect_insert(self._tx, users)
             .values(**values)
-            .on_conflict_do_nothing(
-                index_elements=[users.c.clerk_user_id], index_where=sa.text("deleted_at IS NULL")
-            )
+            .on_conflict_do_nothing()
             .returning(users.c.id)
         )
         if self._write_user(statement, values, returns_row=True):
             return user
         live = self.get_by_clerk_id(user.clerk_user_id)
-        if live is None:  # the live twin was deleted in between: a new account is fine
-            self.add(user)
-            return user
-        return live
+        if live is not None:
+            return live
+        # The clash was another account's email or customer: say which (or, if that
+        # account went away meanwhile, just insert).
+        self.add(user)
+        return user
 
     def get(self, user_id: uuid.UUID) -> User | None:
         row = self._tx.execute(sa.select(users).where(users.c.id == user_id)).first()
