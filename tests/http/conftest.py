@@ -3,18 +3,24 @@ and a test identity verifier."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import base64
+import functools
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
+from repurposeflow.adapters.billing import FakeBillingGateway
 from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.engines.scripted import ScriptedEngine
+from repurposeflow.adapters.identity.clerk import ClerkIdentityVerifier, ClerkSettings
 from repurposeflow.bootstrap import App, HttpSettings, build_content_engine, load_settings
-from repurposeflow.domain.errors import Unauthorized, WebhookRejected
-from repurposeflow.domain.external import Identity, VerifiedWebhook
 from repurposeflow.domain.ports import ContentEngine
 from repurposeflow.entrypoints.http import create_app
 
@@ -27,20 +33,38 @@ ARTICLE = (
 )
 
 
-class TokenIdentity:
-    """Tokens are ``ok:<clerk id>``; anything else is refused."""
+# A test Clerk instance: session tokens are RS256 JWTs signed with this key and verified
+# offline by the real ClerkIdentityVerifier, as in production.
+_PRIVATE_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PUBLIC_PEM = (
+    _PRIVATE_KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
+CLERK_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"clerk-http-test-signing-secret!!").decode()
 
-    def verify_session_token(self, token: str) -> Identity:
-        if not token.startswith("ok:") or len(token) < 4:
-            raise Unauthorized("The session token is invalid.")
-        return Identity(clerk_user_id=token[3:], email=f"{token[3:]}@example.com")
 
-    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> VerifiedWebhook:
-        raise WebhookRejected("no webhooks in this test double")
+@functools.cache
+def session_token(clerk_user_id: str) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": clerk_user_id,
+        "sid": f"sess_{clerk_user_id}",
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + 3600,
+    }
+    return jwt.encode(claims, _PRIVATE_KEY, algorithm="RS256")
 
 
 def auth(user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer ok:{user}"}
+    return {"Authorization": f"Bearer {session_token(user)}"}
+
+
+def clerk_verifier() -> ClerkIdentityVerifier:
+    return ClerkIdentityVerifier(
+        ClerkSettings(webhook_secret=CLERK_WEBHOOK_SECRET, jwt_key=PUBLIC_PEM)
+    )
 
 
 def engines(name: str) -> ContentEngine:
@@ -52,7 +76,7 @@ def make_app(
     per_user: Callable[[str], Any] | None = None,
     *,
     clock: ManualClock | None = None,
-    **settings: Any,
+    billing: FakeBillingGateway | None = None,
 ) -> App:
     return App(
         settings=load_settings(env={}, database_url="memory://", engine="scripted"),
@@ -60,7 +84,8 @@ def make_app(
         clock=clock or ManualClock(NOW),
         engine_factory=engines,
         user_uow_factory=per_user,
-        identity=TokenIdentity(),
+        identity=clerk_verifier(),
+        billing=billing or FakeBillingGateway(),
     )
 
 

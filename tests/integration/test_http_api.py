@@ -12,12 +12,14 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from repurposeflow.adapters.billing import FakeBillingGateway
 from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.sql import SqlUnitOfWork
 from repurposeflow.bootstrap import App, bootstrap, load_settings
 from repurposeflow.entrypoints.http import create_app
 from tests.http.conftest import ARTICLE, NOW, auth, http_settings, make_app
 from tests.http.test_api import _parse_sse
+from tests.http.test_billing_routes import upgrade_event
 
 WAIT = {"Prefer": "wait=60"}
 
@@ -73,6 +75,19 @@ def test_the_journey(sql_client: tuple[TestClient, sa.Engine]) -> None:
     out = _generate(client, "user_journey", f"{ARTICLE} One more.")
     assert out.status_code == 429 and out.json()["code"] == "quota-exhausted"
     assert client.get("/v1/usage", headers=auth("user_journey")).json()["remaining"] == 0
+    # 5. A signed Stripe webhook upgrades the user.
+    gateway = client.app.state.repurposeflow.app.billing  # type: ignore[attr-defined]
+    assert isinstance(gateway, FakeBillingGateway)
+    body = upgrade_event(gateway, "user_journey")
+    hook = client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": gateway.sign(body)}
+    )
+    assert hook.status_code == 200 and hook.json()["outcome"] == "processed", hook.text
+    usage = client.get("/v1/usage", headers=auth("user_journey")).json()
+    assert usage["tier"] == "pro" and usage["limit"] == 500 and usage["used"] == 10
+    # 6. Generating again succeeds.
+    after = _generate(client, "user_journey", f"{ARTICLE} After the upgrade.")
+    assert after.status_code == 200 and after.json()["status"] == "completed"
 
 
 @pytest.mark.postgres
@@ -109,6 +124,7 @@ def test_a_database_at_a_closed_port_is_a_503_problem() -> None:
     settings = load_settings(env={}, database_url="postgresql+psycopg://nobody@127.0.0.1:1/nothing")
     app = bootstrap(settings, migrate=False)
     app.identity = make_app(lambda: None).identity
+    app.billing = FakeBillingGateway()
     with TestClient(create_app(app, http_settings())) as client:
         r = client.get("/v1/usage", headers=auth("ada"))
         assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"

@@ -28,7 +28,14 @@ from repurposeflow.entrypoints.http.middleware import (
 )
 from repurposeflow.entrypoints.http.progress import ProgressHub
 from repurposeflow.entrypoints.http.ratelimit import RateLimited, RateLimits
-from repurposeflow.entrypoints.http.routes import account, admin, generations, health
+from repurposeflow.entrypoints.http.routes import (
+    account,
+    admin,
+    billing,
+    generations,
+    health,
+    webhooks,
+)
 
 log = logging.getLogger("repurposeflow.http")
 
@@ -85,7 +92,14 @@ def create_app(
 
     api.add_exception_handler(RateLimited, on_rate_limited)
 
-    for router in (generations.router, account.router, admin.router, health.router):
+    for router in (
+        generations.router,
+        account.router,
+        billing.router,
+        admin.router,
+        webhooks.router,
+        health.router,
+    ):
         api.include_router(router)
 
     # Added innermost first: the request-id middleware is the outermost layer.

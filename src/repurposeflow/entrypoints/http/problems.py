@@ -19,12 +19,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repurposeflow.domain.errors import (
+    BillingUnavailable,
     Conflict,
     EngineError,
     InputTooLarge,
     InvalidChoice,
     InvalidInput,
     JobRejected,
+    NotConfigured,
     NotFound,
     NotPermitted,
     QuotaExhausted,
@@ -58,6 +60,8 @@ STATUS: tuple[tuple[type[RepurposeFlowError], int], ...] = (
     (EngineError, 502),
     (StoreUnavailable, 503),
     (JobRejected, 503),
+    (NotConfigured, 503),
+    (BillingUnavailable, 502),
 )
 
 TITLES = {
