@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self, cast
 
 import attrs
 import platformdirs
 
 from repurposeflow.adapters.clock import SystemClock
-from repurposeflow.domain.enums import BillingInterval, Tier
+from repurposeflow.domain.enums import BillingInterval, SubscriptionStatus, Tier
 from repurposeflow.domain.errors import InvalidInput
 from repurposeflow.domain.jobs import GenerationJob
+from repurposeflow.domain.model import User
 from repurposeflow.domain.ports import (
     BillingGateway,
     Clock,
@@ -27,8 +31,10 @@ from repurposeflow.domain.ports import (
     IdentityVerifier,
     JobRunner,
     UnitOfWork,
+    UserRepository,
 )
 from repurposeflow.domain.progress import ProgressEvent
+from repurposeflow.domain.quota import Quota, limit_for
 from repurposeflow.services.webhooks import WebhookInbox
 
 _ENV_PREFIX = "REPURPOSEFLOW_"
@@ -61,6 +67,12 @@ def _read_config(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError:
         return {}
+    except IsADirectoryError:
+        raise InvalidInput(f"The config file {path} is a directory; name a TOML file.") from None
+    except PermissionError:
+        raise InvalidInput(f"Cannot read the config file {path}: permission denied.") from None
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read the config file {path}: {exc.strerror}.") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"The config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - set(_KEYS))
@@ -72,7 +84,33 @@ def _read_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def _text(values: Mapping[str, Any], key: str, default: str) -> str:
+    """A setting that must be text: a config file can hold any TOML type."""
+    value = values.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        kind = {int: "a number", float: "a number", bool: "true/false", list: "a list"}.get(
+            type(value), type(value).__name__
+        )
+        raise InvalidInput(f'The setting {key} must be text (e.g. {key} = "…"), not {kind}.')
+    if "\x00" in value:
+        raise InvalidInput(f"The setting {key} contains a NUL character.")
+    return value
+
+
+# A local convenience only: with billing configured, plans come from the billing provider.
+_BILLING_KEYS = ("STRIPE_SECRET_KEY",)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    known_engines: Collection[str] = (),
+    **overrides: Any,
+) -> Settings:
+    """``known_engines``: engines a host or test adds to the installed ones (e.g. the
+    scripted test engine), never reachable from the CLI by name alone."""
     env = os.environ if env is None else env
     config_path = Path(env.get(f"{_ENV_PREFIX}CONFIG") or default_config_file())
     values: dict[str, Any] = dict(_read_config(config_path))
@@ -81,24 +119,57 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             values[key] = env[_ENV_PREFIX + key.upper()]
     values.update({k: v for k, v in overrides.items() if v is not None})
 
-    home = Path(values.get("home") or default_home()).expanduser()
-    engine = check_engine_name(str(values.get("engine", "local")))
+    home = Path(_text(values, "home", "") or default_home()).expanduser()
+    engine = check_engine_name(_text(values, "engine", "local"), (*ENGINES, *known_engines))
+    raw_concurrency = values.get("concurrency", 6)
     try:
-        concurrency = int(values.get("concurrency", 6))
+        if isinstance(raw_concurrency, bool | float):
+            raise TypeError
+        concurrency = int(raw_concurrency)
     except (TypeError, ValueError):
         raise InvalidInput("concurrency must be a whole number.") from None
     if not 1 <= concurrency <= 32:
         raise InvalidInput("concurrency must be between 1 and 32.")
-    tier = Tier.parse(values["tier"]) if values.get("tier") else None
+    tier_name = _text(values, "tier", "")
+    tier = Tier.parse(tier_name) if tier_name else None
+    if tier is not None and any(env.get(k, "").strip() for k in _BILLING_KEYS):
+        raise InvalidInput(
+            "REPURPOSEFLOW_TIER (tier) is a local convenience and billing is configured "
+            "(STRIPE_SECRET_KEY is set): plans come from Stripe. Unset the tier setting."
+        )
+    database_url = _text(values, "database_url", "") or f"sqlite:///{home / 'repurposeflow.db'}"
+    check_database_url(database_url)
     return Settings(
         home=home,
-        database_url=str(values.get("database_url") or f"sqlite:///{home / 'repurposeflow.db'}"),
+        database_url=database_url,
         engine=engine,
-        user=str(values.get("user", "local")),
-        email=str(values.get("email", "you@localhost")),
+        user=_text(values, "user", "local"),
+        email=_text(values, "email", "you@localhost"),
         tier=tier,
         concurrency=concurrency,
         config_file=config_path,
+    )
+
+
+def check_database_url(url: str) -> None:
+    """Raises InvalidInput for a URL no store here can open (before anything is charged)."""
+    if url.startswith("memory:"):
+        return
+    from repurposeflow.adapters.sql import check_url
+
+    check_url(url)
+
+
+def is_ephemeral(database_url: str) -> bool:
+    """True for a store that keeps nothing after the process (``memory://``, ``sqlite://``)."""
+    return (
+        database_url.startswith("memory:")
+        or database_url.rstrip("/")
+        in {
+            "sqlite:",
+            "sqlite:/",
+        }
+        or ":memory:" in database_url
     )
 
 
@@ -114,20 +185,24 @@ def _scripted_engine() -> ContentEngine:
     return ScriptedEngine()
 
 
-# Every engine this install can build, by the name people choose it with. A new engine
-# is one builder here (imported late: a CLI run pays only for the engine it uses).
+# Every engine a person can choose by name. A new engine is one builder here (imported
+# late: a CLI run pays only for the engine it uses). Test engines are not among them: a
+# canned answer must never be charged for; tests and hosts pass them in (engine_factory,
+# TEST_ENGINE_BUILDERS).
 ENGINE_BUILDERS: dict[str, Callable[[], ContentEngine]] = {
     "local": _local_engine,
-    "scripted": _scripted_engine,
 }
 ENGINES = tuple(ENGINE_BUILDERS)
+TEST_ENGINE_BUILDERS: dict[str, Callable[[], ContentEngine]] = {
+    "scripted": _scripted_engine,
+}
 
 
-def check_engine_name(name: str) -> str:
+def check_engine_name(name: str, known: Collection[str] = ENGINES) -> str:
     """The engine-name rule: case and spaces do not matter; the name must be one of
-    ``ENGINES``, and the error lists them."""
+    ``known`` (the installed engines), and the error lists them."""
     engine = name.strip().lower()
-    if engine not in ENGINE_BUILDERS:
+    if engine not in known:
         raise InvalidInput(f"Unknown engine {name!r}; choose one of: {', '.join(ENGINES)}.")
     return engine
 
@@ -267,9 +342,19 @@ def make_database_engine(database_url: str) -> Any:
     from repurposeflow.adapters.sql import make_engine
 
     if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
-            parents=True, exist_ok=True
-        )
+        folder = Path(database_url.removeprefix("sqlite:///")).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(
+                f"Cannot create the folder {folder} for the database: {exc.strerror}. "
+                "Set REPURPOSEFLOW_HOME to a folder you can write."
+            ) from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InvalidInput(
+                f"Cannot write in {folder} (the database's folder). "
+                "Set REPURPOSEFLOW_HOME to a folder you can write."
+            )
     return make_engine(database_url)
 
 
@@ -336,12 +421,98 @@ def build_uow_factory(database_url: str, *, migrate: bool = True) -> Callable[[]
     return build_stores(database_url, migrate=migrate).system
 
 
+class _LocalPlanUsers:
+    """The users repository with the local person's plan as ``REPURPOSEFLOW_TIER`` says,
+    in this process only: reads show it and reservations count against its limit, but
+    nothing of it is stored, so it ends when the setting goes and no billing event ever
+    has to undo it."""
+
+    def __init__(self, inner: UserRepository, clerk_user_id: str, tier: Tier) -> None:
+        self._inner = inner
+        self._clerk_user_id = clerk_user_id
+        self._tier = tier
+        self._limit = limit_for(tier)
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the store's own
+        return getattr(self._inner, name)
+
+    def _shown(self, user: User | None) -> User | None:
+        if user is None or user.clerk_user_id != self._clerk_user_id:
+            return user
+        return attrs.evolve(
+            user,
+            subscription_tier=self._tier,
+            subscription_status=SubscriptionStatus.ACTIVE,
+            generations_limit=self._limit,
+        )
+
+    def _is_local(self, user_id: uuid.UUID) -> bool:
+        user = self._inner.get(user_id)
+        return user is not None and user.clerk_user_id == self._clerk_user_id
+
+    def get(self, user_id: uuid.UUID) -> User | None:
+        return self._shown(self._inner.get(user_id))
+
+    def get_by_clerk_id(self, clerk_user_id: str) -> User | None:
+        return self._shown(self._inner.get_by_clerk_id(clerk_user_id))
+
+    def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        return self._shown(self._inner.get_for_update(user_id))
+
+    def add_if_absent(self, user: User) -> User:
+        shown = self._shown(self._inner.add_if_absent(user))
+        assert shown is not None
+        return shown
+
+    def reserve(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int | None = None
+    ) -> Quota | None:
+        if limit is None and self._is_local(user_id):
+            limit = self._limit
+        return self._inner.reserve(user_id, now, limit=limit)
+
+
+class _LocalPlanUnitOfWork:
+    def __init__(self, inner: UnitOfWork, clerk_user_id: str, tier: Tier) -> None:
+        self._inner = inner
+        self._plan = (clerk_user_id, tier)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def users(self) -> UserRepository:
+        return cast(UserRepository, _LocalPlanUsers(self._inner.users, *self._plan))
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+
+
+def with_local_plan(
+    factory: Callable[[], UnitOfWork], clerk_user_id: str, tier: Tier
+) -> Callable[[], UnitOfWork]:
+    """Units of work in which ``clerk_user_id`` is on ``tier`` while this process runs."""
+    return lambda: cast(UnitOfWork, _LocalPlanUnitOfWork(factory(), clerk_user_id, tier))
+
+
 def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
     settings = settings or load_settings()
     stores = build_stores(settings.database_url, migrate=migrate)
+    system = stores.system
+    if settings.tier is not None:
+        system = with_local_plan(system, settings.user, settings.tier)
     return App(
         settings=settings,
-        uow_factory=stores.system,
+        uow_factory=system,
         clock=SystemClock(),
         user_uow_factory=stores.per_user,
         readiness=stores.readiness,

@@ -79,7 +79,9 @@ def make_app(
     billing: FakeBillingGateway | None = None,
 ) -> App:
     return App(
-        settings=load_settings(env={}, database_url="memory://", engine="scripted"),
+        settings=load_settings(
+            env={}, database_url="memory://", engine="scripted", known_engines=("scripted",)
+        ),
         uow_factory=system,
         clock=clock or ManualClock(NOW),
         engine_factory=engines,

@@ -19,7 +19,7 @@ from repurposeflow.adapters.sql import (
     make_engine,
 )
 from repurposeflow.domain.enums import GenerationStatus
-from repurposeflow.domain.errors import StoreUnavailable
+from repurposeflow.domain.errors import InvalidInput, StoreUnavailable
 from repurposeflow.services.history import list_history
 from tests.integration.test_repository_contract import make_generation, make_user
 
@@ -55,9 +55,22 @@ def test_sqlite_file_that_cannot_be_opened_is_store_unavailable(tmp_path: Path):
         ensure_schema(engine)
 
 
-def test_unsupported_url_is_refused():
-    with pytest.raises(ValueError, match="unsupported database URL"):
-        make_engine("mysql://root@localhost/db")
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://root@localhost/db",
+        "postgresql+psycopg2://root:secret@localhost/db",
+        "postgresql+asyncpg://localhost/db",
+        "garbage",
+        "",
+        "://",
+    ],
+)
+def test_unsupported_url_is_refused_as_input(url: str):
+    with pytest.raises(InvalidInput) as caught:
+        make_engine(url)
+    assert "secret" not in caught.value.message
+    assert "sqlite:///" in caught.value.message
 
 
 def test_default_sqlite_url_honours_repurposeflow_home(tmp_path: Path, monkeypatch):

@@ -103,10 +103,14 @@ class UserRepository(Protocol):
 
     def soft_delete(self, user_id: uuid.UUID, now: datetime) -> None: ...
 
-    def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
+    def reserve(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int | None = None
+    ) -> Quota | None:
         """Atomically ``Quota.reserve``: take one unit in the window current at ``now``
         (a new window if the last has ended). None when the quota is exhausted or there
-        is no live user (read the user to tell which)."""
+        is no live user (read the user to tell which). ``limit``: use this limit instead
+        of the stored one, without storing it (a local plan that applies only while
+        set); the stored plan is untouched."""
 
     def refund(self, user_id: uuid.UUID, window: datetime) -> bool:
         """Atomically ``Quota.refund``: give back one unit if the user's window is still

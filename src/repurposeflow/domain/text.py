@@ -12,6 +12,8 @@ from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.errors import EmptyInput, InputNotText, InputTooLarge, InvalidInput
 
 MAX_INPUT_CHARS = 200_000  # a 30,000-word article; past that, split it
+# The most bytes MAX_INPUT_CHARS can take in UTF-8: a reader stops one byte past it.
+MAX_INPUT_BYTES = MAX_INPUT_CHARS * 4
 MIN_INPUT_WORDS = 3
 
 _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.MULTILINE)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
@@ -28,6 +32,7 @@ from repurposeflow.bootstrap import (
     App,
     bootstrap,
     build_content_engine,
+    is_ephemeral,
     load_settings,
     migrate,
     schema_revision,
@@ -36,6 +41,7 @@ from repurposeflow.domain.enums import (
     GenerationStatus,
     Platform,
     SubscriptionStatus,
+    Tone,
     WebhookSource,
 )
 from repurposeflow.domain.errors import (
@@ -44,6 +50,7 @@ from repurposeflow.domain.errors import (
     NotFound,
     QuotaExhausted,
     RepurposeFlowError,
+    RequestInFlight,
     StoreUnavailable,
     WebhookRejected,
 )
@@ -51,7 +58,13 @@ from repurposeflow.domain.model import Generation, User
 from repurposeflow.domain.ports import BillingGateway
 from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.quota import display_limit
-from repurposeflow.domain.text import decode_input, parse_platforms
+from repurposeflow.domain.text import (
+    MAX_INPUT_BYTES,
+    MAX_INPUT_CHARS,
+    check_input,
+    decode_input,
+    parse_platforms,
+)
 from repurposeflow.domain.webhooks import WebhookOutcome, WebhookReceipt
 from repurposeflow.entrypoints.present import (
     TITLES,
@@ -63,9 +76,24 @@ from repurposeflow.entrypoints.present import (
 from repurposeflow.services import billing as billing_service
 from repurposeflow.services import history, maintenance, users
 from repurposeflow.services import usage as usage_service
-from repurposeflow.services.repurpose import RepurposeRequest, regenerate, repurpose
+from repurposeflow.services.repurpose import (
+    RepurposeRequest,
+    RepurposeResult,
+    regenerate,
+    repurpose,
+)
 
-out = Console(highlight=False, soft_wrap=True)
+
+class _Stdout(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``| head``): stop quietly with status 0, as standard
+        tools do (rich's own answer is exit 1)."""
+        self.quiet = True
+        _reader_went_away(broken=True)
+        raise SystemExit(0)
+
+
+out = _Stdout(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 app = typer.Typer(
@@ -88,6 +116,8 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+JOIN_POLL_S = 0.25
+
 PLATFORM_HELP = f"Platform to write for (repeat it; default all): {', '.join(Platform.values())}."
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="text (for reading), markdown or json.")
@@ -102,28 +132,58 @@ def _app(*, migrate: bool = True) -> App:
 
 
 def _local_user(app_: App) -> User:
-    """The person at this terminal: created on first use, on the free tier unless the
-    settings name a tier."""
+    """The person at this terminal: created on first use, on the free tier. A tier in
+    the settings applies while it is set (bootstrap overlays it) and is never stored."""
     s = app_.settings
-    user = users.ensure_user(app_.uow(), app_.clock, clerk_user_id=s.user, email=s.email)
-    if s.tier is not None and user.subscription_tier is not s.tier:
-        user = users.change_tier(app_.uow(), s.user, s.tier)
-    return user
+    return users.ensure_user(app_.uow(), app_.clock, clerk_user_id=s.user, email=s.email)
+
+
+def _read_bounded(stream: BinaryIO, source: str) -> str:
+    """At most the size limit plus one byte: /dev/zero or an endless pipe is refused,
+    not read into memory."""
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InvalidInput(
+            f"{source} is too large: the limit is {MAX_INPUT_CHARS:,} characters. "
+            "Split it into parts and repurpose each."
+        )
+    return decode_input(data, source)
 
 
 def _read_source(path: str) -> str:
     if path == "-":
-        return decode_input(sys.stdin.buffer.read(), "standard input")
+        return _read_bounded(sys.stdin.buffer, "standard input")
     file = Path(path).expanduser()
     if file.is_dir():
         raise InvalidInput(f"{path} is a directory; give a text, Markdown or HTML file.")
     try:
-        data = file.read_bytes()
+        with file.open("rb") as stream:
+            return _read_bounded(stream, path)
     except FileNotFoundError:
         raise InvalidInput(f"No such file: {path}") from None
     except PermissionError:
         raise InvalidInput(f"Cannot read {path}: permission denied.") from None
-    return decode_input(data, path)
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} is a directory; give a text, Markdown or HTML file.") from None
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
+def _check_out_dir(directory: Path) -> Path:
+    """The output folder, made and proven writable before anything is charged."""
+    shown = str(directory)
+    if directory.exists() and not directory.is_dir():
+        raise InvalidInput(f"--out {shown} exists and is not a folder.")
+    for parent in directory.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InvalidInput(f"--out {shown} is under {parent}, which is a file.")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot create --out {shown}: {exc.strerror or exc}.") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InvalidInput(f"Cannot write in --out {shown}: permission denied.")
+    return directory
 
 
 class _ProgressView:
@@ -233,20 +293,32 @@ def repurpose_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Repurpose FILE into posts for every platform (or the ones you pick)."""
-    source = _read_source(file)
-    platforms = parse_platforms(platform) if platform else None
+    # Every input is checked before anything is reserved: a bad one costs nothing.
     settings = load_settings(engine=engine)
     content_engine = build_content_engine(settings.engine)
+    source = check_input(_read_source(file))
+    platforms = parse_platforms(platform) if platform else None
+    if tone is not None:
+        Tone.parse(tone)
+    if out_dir is not None:
+        _check_out_dir(out_dir.expanduser())
     app_ = bootstrap(settings)
     _local_user(app_)
-    result = repurpose(
-        app_.uow(),
-        content_engine,
-        app_.clock,
-        RepurposeRequest(app_.settings.user, source, platforms=platforms, tone=tone),
-        on_progress=_ProgressView(err, quiet),
-        max_concurrency=app_.settings.concurrency,
-    )
+    request = RepurposeRequest(app_.settings.user, source, platforms=platforms, tone=tone)
+    joined = False
+    with _refund_survives_ctrl_c():
+        try:
+            result = repurpose(
+                app_.uow(),
+                content_engine,
+                app_.clock,
+                request,
+                on_progress=_ProgressView(err, quiet),
+                max_concurrency=app_.settings.concurrency,
+            )
+        except RequestInFlight as busy:
+            result = _join(app_, busy, quiet)
+            joined = True
     gen = result.generation
     if gen.status is GenerationStatus.FAILED:
         raise RepurposeFlowError(
@@ -254,16 +326,78 @@ def repurpose_command(
         )
     _print_generation(gen, fmt)
     if out_dir is not None:
-        for path in _write_files(gen, out_dir, fmt):
-            err.print(f"[dim]wrote {path}[/]")
+        try:
+            written = _write_files(gen, out_dir.expanduser(), fmt)
+        except OSError as exc:
+            raise RepurposeFlowError(
+                f"Could not write the files ({exc.strerror or exc}); the generation is "
+                f"saved: repurposeflow show {gen.id}"
+            ) from None
+        for path in written:
+            err.print(f"[dim]wrote {escape(str(path))}[/]")
     if gen.status is GenerationStatus.PARTIAL:
         failed = ", ".join(p.value for p in gen.failed_platforms)
         err.print(
             f"[yellow]Partial: {failed} failed. Retry them free with: "
             f"repurposeflow regenerate {gen.id}[/]"
         )
-    note = "from your history, no charge" if result.cached else f"saved as {gen.id}"
-    err.print(f"[dim]{note} · {_usage_line(app_)}[/]")
+    if joined:
+        note = "the same request was already running: its result, no second charge"
+    elif result.cached:
+        note = "from your history, no charge"
+    elif is_ephemeral(app_.settings.database_url):
+        note = f"not kept: the database {app_.settings.database_url} is in memory"
+    else:
+        note = f"saved as {gen.id}"
+    err.print(f"[dim]{escape(note)} · {escape(_usage_line(app_))}[/]")
+
+
+@contextmanager
+def _refund_survives_ctrl_c() -> Iterator[None]:
+    """The first Ctrl-C stops the run (the service fails and refunds it); any further
+    one is ignored until the refund is done, so a quick double Ctrl-C cannot leave the
+    run pending and charged. The line that says so is printed here: click would turn
+    the interrupt into "Aborted!" and exit 1."""
+    interrupted = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        if interrupted:
+            return
+        interrupted = True
+        raise KeyboardInterrupt
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if in_main_thread else None
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print("interrupted: the run was stopped and refunded; nothing was charged.")
+        raise typer.Exit(130) from None
+    finally:
+        # Still ignoring: the process is about to end, and a late Ctrl-C must not
+        # turn its shutdown into a traceback.
+        if previous is not None and not interrupted:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _join(app_: App, busy: RequestInFlight, quiet: bool) -> RepurposeResult:
+    """Wait for the twin already running (charged once, for it) and return its result;
+    if it failed (and was refunded), run the request again."""
+    if not quiet:
+        err.print("[dim]The same request is already running; waiting for it (no second charge)…[/]")
+    generation_id = str(busy.generation_id)
+    while True:
+        gen = history.get_generation(app_.uow(), app_.settings.user, generation_id)
+        if gen.status is not GenerationStatus.PENDING:
+            break
+        time.sleep(JOIN_POLL_S)
+    if gen.status is GenerationStatus.FAILED:
+        raise RepurposeFlowError(
+            f"The same request was already running and failed ({gen.error_message}); "
+            "it was refunded. Run the command again."
+        )
+    return RepurposeResult(gen, cached=True)
 
 
 @app.command("history")
@@ -730,6 +864,17 @@ EXIT_CODES: list[tuple[type[RepurposeFlowError], int]] = [
 ]
 
 
+def _reader_went_away(*, broken: bool = False) -> bool:
+    """stdout's reader closed early (``| head``): like standard tools, end quietly with
+    status 0. click reports it by wrapping stdout (and exiting 1)."""
+    if not broken and type(sys.stdout).__name__ != "PacifyFlushWrapper":
+        return False
+    # The interpreter's last flush must not complain either.
+    with suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code.
 
@@ -737,7 +882,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="repurposeflow")
     except SystemExit as exc:
+        if _reader_went_away():
+            return 0
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BrokenPipeError:
+        _reader_went_away(broken=True)
+        return 0
     except RepurposeFlowError as exc:
         err.print(f"[bold red]error:[/] {escape(exc.message)}")
         return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)

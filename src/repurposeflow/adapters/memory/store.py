@@ -169,17 +169,24 @@ class MemoryUserRepository:
         if user is not None and user.deleted_at is None:
             self._update(user_id, deleted_at=now)
 
-    def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
+    def reserve(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int | None = None
+    ) -> Quota | None:
         user = self._rows.get(user_id)
         if user is None or user.deleted_at is not None:
             return None
+        quota = user.quota if limit is None else attrs.evolve(user.quota, limit=limit)
         try:
-            quota = user.quota.reserve(now)
+            quota = quota.reserve(now)
         except QuotaExhausted:
             return None
-        self._tx.put(
-            self._rows, user_id, attrs.evolve(user.with_quota(quota), last_generation_at=now)
+        stored = attrs.evolve(
+            user,
+            generations_count_current_month=quota.count,
+            usage_reset_at=quota.reset_at,
+            last_generation_at=now,
         )
+        self._tx.put(self._rows, user_id, stored)
         return quota
 
     def refund(self, user_id: uuid.UUID, window: datetime) -> bool:

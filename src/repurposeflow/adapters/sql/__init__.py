@@ -10,7 +10,7 @@ Public API::
 See ``uow`` for how system and per-user access work under row-level security.
 """
 
-from repurposeflow.adapters.sql.engine import default_sqlite_url, make_engine
+from repurposeflow.adapters.sql.engine import check_url, default_sqlite_url, make_engine
 from repurposeflow.adapters.sql.migrate import (
     HEAD_REVISION,
     current_revision,
@@ -26,6 +26,7 @@ __all__ = [
     "HEAD_REVISION",
     "SYSTEM_ROLE",
     "SqlUnitOfWork",
+    "check_url",
     "current_revision",
     "default_sqlite_url",
     "downgrade_database",

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from repurposeflow.domain.errors import StoreUnavailable
+from repurposeflow.domain.errors import InvalidInput, StoreUnavailable
 
 HOME_ENV = "REPURPOSEFLOW_HOME"
 DB_FILENAME = "repurposeflow.db"
@@ -38,12 +38,43 @@ def default_sqlite_url() -> str:
     return f"sqlite:///{(directory / DB_FILENAME).resolve()}"
 
 
+_SUPPORTED = "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
+# The drivers this package ships: pysqlite (the standard library) and psycopg 3.
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
 def _normalise_url(url: str) -> sa.URL:
-    parsed = make_url(url)
-    # psycopg 3 is the driver we ship; a bare postgresql:// would ask for psycopg2.
-    if parsed.drivername in {"postgresql", "postgres"}:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
+    """The URL with our driver; InvalidInput for anything we cannot open."""
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        raise InvalidInput(f"The database URL {_shown(url)} is not a URL; {_SUPPORTED}.") from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise InvalidInput(
+            f"Unsupported database URL scheme {parsed.drivername!r}; {_SUPPORTED} "
+            "(psycopg 3 is the PostgreSQL driver shipped)."
+        )
+    return parsed.set(drivername=driver)
+
+
+def _shown(url: str) -> str:
+    """A URL for a message: never its password, never all of a long one."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        url = f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+    return repr(url if len(url) <= 80 else url[:77] + "...")
+
+
+def check_url(url: str) -> None:
+    """Raises InvalidInput unless ``make_engine`` can open ``url``."""
+    _normalise_url(url)
 
 
 def make_engine(url: str, **engine_options: Any) -> sa.Engine:
@@ -64,10 +95,7 @@ def make_engine(url: str, **engine_options: Any) -> sa.Engine:
         return sa.create_engine(
             parsed, pool_pre_ping=True, connect_args=connect_args, **engine_options
         )
-    raise ValueError(
-        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
-        "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
-    )
+    raise InvalidInput(f"Unsupported database URL {_shown(url)}; {_SUPPORTED}.")
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

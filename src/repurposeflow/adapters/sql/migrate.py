@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 import repurposeflow
 from repurposeflow.adapters.sql.engine import UNAVAILABLE_ERRORS, make_engine, unavailable
+from repurposeflow.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -48,15 +49,29 @@ def _engine(engine_or_url: sa.Engine | str) -> tuple[sa.Engine, bool]:
 
 def _migrate(engine_or_url: sa.Engine | str, direction: str, revision: str) -> None:
     from alembic import command
+    from alembic.util.exc import CommandError
 
     engine, owned = _engine(engine_or_url)
     try:
         getattr(command, direction)(alembic_config(engine), revision)
     except UNAVAILABLE_ERRORS as exc:
         raise unavailable(engine, exc) from exc
+    except CommandError as exc:
+        # An unknown or ambiguous revision name: the person's input, not a fault.
+        raise InvalidInput(
+            f"Cannot {direction} to {revision!r}: {exc}. Known revisions: "
+            f"{', '.join(_revisions())}, head, base."
+        ) from None
     finally:
         if owned:
             engine.dispose()
+
+
+def _revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
 def upgrade_database(engine_or_url: sa.Engine | str, revision: str = "head") -> None:

@@ -36,7 +36,7 @@ from repurposeflow.domain.enums import (
     UsageEventType,
     WebhookSource,
 )
-from repurposeflow.domain.errors import DuplicateUser, RequestInFlight
+from repurposeflow.domain.errors import DuplicateUser, NotPermitted, RequestInFlight
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -294,12 +294,16 @@ class SqlUserRepository:
             .values(deleted_at=now)
         )
 
-    def reserve(self, user_id: uuid.UUID, now: datetime) -> Quota | None:
+    def reserve(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int | None = None
+    ) -> Quota | None:
         """``Quota.reserve`` as one conditional UPDATE: a new window if the last has
         ended, then a unit if one is left. The row lock (PostgreSQL re-checks the WHERE
         on the newest version) or SQLite's write lock makes it impossible to over-admit
         under any interleaving."""
         if self._tx.acts_as_user:
+            if limit is not None:
+                raise NotPermitted("A limit override is for the trusted local path only.")
             # The app role may not write the quota columns: the same statement, as a
             # SECURITY DEFINER function (0002), with the database's clock as a ceiling.
             fn = self._tx.execute(
@@ -310,14 +314,14 @@ class SqlUserRepository:
             ).first()
             return Quota(count=fn[0], limit=fn[1], reset_at=fn[2]) if fn else None
         count = users.c.generations_count_current_month
-        limit = users.c.generations_limit
+        ceiling: Any = users.c.generations_limit if limit is None else sa.literal(limit)
         due = users.c.usage_reset_at <= now
         statement = (
             sa.update(users)
             .where(
                 users.c.id == user_id,
                 users.c.deleted_at.is_(None),
-                sa.or_(sa.and_(due, limit > 0), count < limit),
+                sa.or_(sa.and_(due, ceiling > 0), count < ceiling),
             )
             .values(
                 generations_count_current_month=sa.case((due, 1), else_=count + 1),
@@ -327,12 +331,12 @@ class SqlUserRepository:
                 ),
                 last_generation_at=now,
             )
-            .returning(count, limit, users.c.usage_reset_at)
+            .returning(count, users.c.generations_limit, users.c.usage_reset_at)
         )
         row = self._tx.execute(statement).first()
         if row is None:
             return None
-        return Quota(count=row[0], limit=row[1], reset_at=row[2])
+        return Quota(count=row[0], limit=row[1] if limit is None else limit, reset_at=row[2])
 
     def refund(self, user_id: uuid.UUID, window: datetime) -> bool:
         """``Quota.refund`` as one conditional UPDATE."""
