@@ -85,7 +85,7 @@ _ENGINE_LINES = frozenset(
     line.rstrip(" 👇🧵:：")
     for language in ("en", "es", "de", "fr", "ja", "zh")
     for role in ("slide_end", "email_greeting", "email_signoff", "email_points_intro",
-                 "linkedin_bridge", "link_intro", "opener")
+                 "linkedin_bridge", "link_intro", "opener", "steps_intro")
     for tone in Tone
     for group in phrases(language, role, tone)
     for line in group
@@ -98,6 +98,8 @@ def ends_whole(text: str, name: str) -> bool:
     last = _TAIL.sub("", text.strip()).split("\n")[-1].strip()
     if not last or _ENDS.search(last) or URL.search(last.split()[-1]):
         return True  # a sentence, or a link to end on
+    if re.match(r"\d+\. ", last) or last in doc(name).steps:
+        return True  # a how-to's steps
     last = last.rstrip(" :：")
     title = doc(name).title or ""
     in_title = bool(title) and last.lower() in title.lower()
@@ -233,10 +235,12 @@ _LONG = [n for n in NAMES if len(doc(n).sentences) >= 15]
 def test_tones_differ_in_which_sentences_they_choose(name: str) -> None:
     sentences = [s.text for s in doc(name).sentences]
 
-    def chosen(tone: Tone) -> frozenset[str]:
-        out = outputs(name, tone)
-        texts = " ".join(t for o in out.values() for t in units(o))
-        return frozenset(s for s in sentences if s in texts)
+    def chosen(tone: Tone) -> tuple[frozenset[str], ...]:
+        picks = []
+        for output in outputs(name, tone).values():
+            texts = " ".join(units(output))
+            picks.append(frozenset(s for s in sentences if s in texts))
+        return tuple(picks)
 
     picks = [chosen(tone) for tone in Tone]
     assert len(set(picks)) >= 3, name

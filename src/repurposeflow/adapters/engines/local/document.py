@@ -37,6 +37,9 @@ class Document:
     keywords: tuple[str, ...]
     # Who is named as a person: speaker labels, bylines; never a hashtag.
     names: frozenset[str] = frozenset()
+    # A how-to's steps ("Step 2: describe your hooks"), each with its command if the
+    # step shows one: "Install the tool: `pip install pre-commit`".
+    steps: tuple[str, ...] = ()
     # Links written in the prose, in reading order: what a post about a tool points to.
     links: tuple[str, ...] = ()
     # The usable sentences, lowercased and joined, and their words counted: how often
@@ -103,6 +106,40 @@ def _closed(s: Sentence, cjk: bool) -> Sentence:
     if not _OPEN_END.search(s.text) or URL.search(s.text.split()[-1]):
         return s
     return attrs.evolve(s, text=s.text + ("。" if cjk else "."))
+
+
+_STEP = re.compile(r"(?i)^(?:step\s*(\d+)|(\d+)[.)])\s*[:.)—–-]?\s*(\S.*)$")
+
+
+def _steps(blocks: list[Block]) -> tuple[str, ...]:
+    """Headings numbered as steps, in order, each with the first command of its section."""
+    steps: list[str] = []
+    current: str | None = None
+    command: str | None = None
+    numbers: list[int] = []
+
+    def close() -> None:
+        if current is not None:
+            steps.append(f"{current}: `{command}`" if command else current)
+
+    for block in blocks:
+        if block.kind == "heading":
+            close()
+            current, command = None, None
+            match = _STEP.match(block.text)
+            if match:
+                numbers.append(int(match.group(1) or match.group(2)))
+                label = match.group(3).rstrip(".:")
+                current = label[:1].upper() + label[1:]
+        elif current is not None and command is None:
+            if block.kind == "command":
+                command = block.text
+            else:
+                inline = re.search(r"`([^`]{3,60})`", block.text)
+                command = inline.group(1) if inline and " " in inline.group(1) else None
+    close()
+    # Numbered 1, 2, 3…: a how-to, not a list of numbered essays.
+    return tuple(steps) if len(steps) >= 2 and numbers == list(range(1, len(numbers) + 1)) else ()
 
 
 def _interviewer(sentences: list[Sentence]) -> str | None:
@@ -176,6 +213,7 @@ def read_document(source: str) -> Document:
         ranked=tuple(ranked),
         keywords=tuple(keywords),
         names=_names(blocks, all_sentences, keywords),
+        steps=_steps(blocks),
         links=tuple(dict.fromkeys(u.rstrip(".,;:!?`") for u in URL.findall(prose))),
         text=prose.lower(),
         word_counts=Counter(_WORDS.findall(prose.lower())),

@@ -18,7 +18,8 @@ def write(w: Writer) -> EmailOutput:
     # The title (or its subject part), else the piece's best line that fits whole.
     subject = w.headline(subject_fits) or w.lead(subject_fits, neutral=True)
 
-    opening = w.text_of(w.take(2, chars(400), where=lambda s: s.words >= 5))
+    # The point first, with the line that completes it.
+    opening = [w.lead(chars(400), neutral=True)]
     teaser = w.text_of(w.take(1, chars(pf.EMAIL_PREHEADER_RANGE[1])))
     preheader = _preheader(w, [*teaser, *opening])
     points = [
@@ -29,6 +30,9 @@ def write(w: Writer) -> EmailOutput:
     parts = [w.phrase("email_greeting")]
     if opening:
         parts.append(fit.join(opening, w.cjk))
+    steps = w.steps(chars(1000))
+    if steps:
+        parts.append(steps.replace("\n", "\n\n", 1))  # a Markdown list after its intro
     if len(points) >= 2:
         intro = w.phrase("email_points_intro")
         parts.append("\n".join([intro, "", *(f"- {p}" for p in points)]) if intro else "")
@@ -40,7 +44,7 @@ def write(w: Writer) -> EmailOutput:
     cta = w.phrase("email_cta")
     link = w.link()
     if link and link not in body:
-        cta = fit.join([w.phrase("link_intro"), link])
+        cta = w.link_line(chars(300)) or cta
     return EmailOutput(subject=subject, preheader=preheader, body_markdown=body, cta=cta)
 
 

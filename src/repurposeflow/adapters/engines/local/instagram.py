@@ -32,6 +32,9 @@ def write(w: Writer) -> InstagramOutput:
     w.used.clear()
     first = w.headline(chars(90)) or w.lead(chars(90))
     slides = [first]
+    # A how-to's steps, one slide each.
+    if w.steps(chars(150 * 20)):
+        slides += [step for step in w.doc.steps if len(step) <= 150]
     for s in w.take(w.body_size(4, 3, 8), chars(150)):
         if key(s.text) != key(first):
             slides.append(s.text)

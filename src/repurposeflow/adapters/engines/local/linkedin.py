@@ -19,15 +19,18 @@ def write(w: Writer) -> LinkedInOutput:
     tail = max(0, int(len(w.doc.sentences) * 0.65))
     takeaway = w.text_of(w.take(1, chars(400), where=lambda s: s.index >= tail))
     cta = w.phrase("linkedin_cta")
+    steps = w.steps(chars(700))
     link = w.link()
     # A post about a tool or a page keeps its link, after the takeaway.
-    link_line = fit.join([w.phrase("link_intro"), link]) if link else ""
+    link_line = w.link_line(chars(300))
     tags = w.tags[: 4 if len(w.tags) >= 4 else 3]
 
     def compose(ctx_part: list[str], pts: list[str]) -> str:
         parts = [hook]
         if ctx_part:
             parts.append(fit.join(ctx_part, w.cjk))
+        if steps:
+            parts.append(steps)
         if len(pts) >= 2:
             bridge = w.phrase("linkedin_bridge")
             lines = "\n".join(f"→ {p}" for p in pts)

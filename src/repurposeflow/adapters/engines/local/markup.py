@@ -20,7 +20,10 @@ import attrs
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-BlockKind = Literal["heading", "paragraph", "item", "quote"]
+# "command": a one-line shell command from a fenced block, kept for a how-to's steps and
+# never read as prose.
+BlockKind = Literal["heading", "paragraph", "item", "quote", "command"]
+_SHELL = frozenset({"", "bash", "sh", "shell", "console", "zsh", "powershell", "cmd"})
 
 
 @attrs.frozen
@@ -181,7 +184,12 @@ def markdown_blocks(source: str) -> list[Block]:
                 blocks.append(Block("quote", text))
             else:
                 blocks.append(Block("paragraph", text))
-        # fence / code_block / hr / image-only paragraphs contribute nothing
+        elif kind == "fence" and token.info.strip().lower() in _SHELL:
+            lines = [ln.strip().lstrip("$> ").strip() for ln in token.content.splitlines()]
+            lines = [ln for ln in lines if ln]
+            if len(lines) == 1 and len(lines[0]) <= 80 and "`" not in lines[0]:
+                blocks.append(Block("command", lines[0]))
+        # other code / hr / image-only paragraphs contribute nothing
     return blocks
 
 

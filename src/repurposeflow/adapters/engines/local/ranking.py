@@ -112,7 +112,8 @@ _STRONG_CLAIM: dict[str, re.Pattern[str]] = {
     "en": re.compile(
         r"\b(?:is not|isn't|are not|aren't|will not|won't|does not|doesn't|"
         r"is never|the (?:lesson|point|key|goal|trick|secret|truth|real problem)|"
-        r"turns out|that's the point|most of the battle)\b"
+        r"turns out|that's the point|most of the battle|are different|is different|"
+        r"the (?:fix|answer|problem|whole point|real \w+) is|what matters)\b"
     ),
     "es": re.compile(r"\b(?:no es|no son|el objetivo|la clave|la lección|el secreto)\b"),
     "de": re.compile(r"\b(?:ist nicht|sind nicht|ist kein|das ziel|der punkt|die lektion|fazit)\b"),
@@ -138,7 +139,8 @@ _WEAK_CLAIM: dict[str, re.Pattern[str]] = {
 }
 # Advice addressed to the reader: "Pick one decision…", "If you do one thing…".
 _ADVICE = re.compile(
-    r"^(?:(?:start|stop|measure|find|pick|write|count|fix|keep|try|give|set|ask|make|"
+    r"^(?:(?:i would say|i'd say|i would tell (?:them|you)(?: to)?|my advice is(?: to)?)\s+)?"
+    r"(?:(?:start|stop|measure|find|pick|write|count|fix|keep|try|give|set|ask|make|"
     r"use|avoid|focus|charge|take|build|treat|choose|protect|remember|think|begin|spend|"
     r"learn|don't|do not|never|always)\b|if you\b)"
 )
@@ -150,6 +152,16 @@ _FIGURE = re.compile(r"(?<![\w.,])\d[\d.,]*")
 _BYLINE = re.compile(r"^(?:by|posted by|written by|von|por|par)\s+\S+|\bmin(?:ute)? read\b")
 _CLOSED = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 _SUFFIXES = ("ing", "ed", "es", "s")
+# "X went from 38 minutes to 9", "followers grew 18%": a result, not a string of figures.
+_RESULT = re.compile(
+    r"\b(?:grew|rose|fell|dropped|doubled|tripled|halved|cut|saved|increased|decreased|"
+    r"reduced|went (?:from|down|up)|(?:more|less) than (?:doubled|halved|tripled|\d)|"
+    r"from \d[\d.,]*\s*\w* to)\b"
+)
+# "That tin is the best lesson I have had.": the sentence after it says what the lesson is.
+_ANNOUNCES = re.compile(
+    r"\b(?:lesson|takeaway|moral|insight|realization)\b(?![^.!?]*\b(?:that|is|was|:))[^.!?]{0,40}[.!]?$"
+)
 
 
 @lru_cache(maxsize=16384)
@@ -208,6 +220,7 @@ def _claim_scores(
     # A talk opens with introductions and small talk; it lands its point at the end.
     edges = {*blocks[-edge:]} if spoken else {*blocks[:edge], *blocks[-edge:]}
     scores = []
+    announced = False
     for s, ws, ts, central in zip(sentences, words, terms, centroid, strict=True):
         text = s.text.lower().replace("’", "'")
         claim = 0.0
@@ -230,7 +243,16 @@ def _claim_scores(
             claim += 0.2
         elif s.block in section_ends:
             claim += 0.15
-        claim -= 0.1 * min(3, len(_FIGURE.findall(text)))
+        figures = len(_FIGURE.findall(text))
+        if figures and _RESULT.search(text):
+            claim += 0.3  # a headline number: what changed, and by how much
+        else:
+            claim -= 0.1 * min(3, figures)
+        if s.emphasis:
+            claim += 0.6
+        if announced:
+            claim += 0.4
+        announced = _ANNOUNCES.search(text) is not None and not _FIGURE.search(text)
         scores.append(max(0.0, claim))
     return scores
 
@@ -264,8 +286,8 @@ def rank(
         # measurements) should not outrank the one sentence that says what they mean.
         score = (
             0.2 * math.sqrt(cov / top)
-            + 0.4 * min(claim, 1.0)
-            + 0.2 * position
+            + 0.5 * min(claim, 1.2)
+            + 0.15 * position
             + 0.2 * _length_score(s.words, cjk)
         )
         if s.kind == "item":

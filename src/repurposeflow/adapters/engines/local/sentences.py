@@ -33,6 +33,7 @@ class Sentence:
     score: float = 0.0
     section: int = 0  # how many headings come before it
     speaker: str | None = None  # who says it, in a transcript with speaker labels
+    emphasis: bool = False  # the author flagged it ("Remember this: …", "Bottom line: …")
 
 
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s|$)|[。！？]")
@@ -218,7 +219,7 @@ def is_spoken(blocks: list[Block], language: str) -> bool:
     """Transcript-like: long runs of words with hardly a full stop."""
     if language in CJK_LANGS:
         return False
-    text = " ".join(b.text for b in blocks if b.kind != "heading")
+    text = " ".join(b.text for b in blocks if b.kind not in ("heading", "command"))
     words = len(text.split())
     stops = len(_TERMINATOR.findall(text + " "))
     return words >= 40 and words / max(1, stops) > 30
@@ -234,6 +235,8 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
     for block_index, block in enumerate(blocks):
         if block.kind == "heading":
             section += 1
+            continue
+        if block.kind == "command":
             continue
         said_by, text = _speaker_and_text(block.text, labels) if labels else (None, block.text)
         if said_by is not None:
@@ -261,8 +264,10 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
             if spoken or (language not in CJK_LANGS and len(piece.split()) > 45):
                 expanded.extend(_spoken_chunks(piece, language))
             elif piece:
-                expanded.append(_unframed(piece))
+                expanded.append(piece)
         for position, piece in enumerate(expanded):
+            flagged = _FRAME_PREFIX.match(piece) is not None
+            piece = _unframed(piece) if flagged else piece
             out.append(
                 Sentence(
                     text=piece,
@@ -273,6 +278,7 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
                     words=word_count(piece),
                     section=section,
                     speaker=speaker if labels else None,
+                    emphasis=flagged and _FRAME_PREFIX.match(piece) is None,
                 )
             )
     return out

@@ -18,10 +18,14 @@ from repurposeflow.domain.validation import INLINE_HASHTAG
 def write(w: Writer) -> ThreadsOutput:
     fits = chars(pf.THREADS_MAX_CHARS)
     hook = w.lead(chars(300), w.uses_title())
+    if hook == w.headline(chars(300)):
+        thesis = w.lead(chars(300 - len(hook)), neutral=True)
+        hook = f"{hook}\n\n{thesis}" if thesis and thesis != hook else hook
     opener = w.phrase("opener", offset=1, avoid=[hook])
     first = f"{hook}\n\n{opener}" if opener else hook
     anchors = w.take(w.body_size(5, 2, 6), fits, spread=True)
-    posts = [first, *_thoughts(w, anchors, fits)]
+    steps = w.steps(fits)
+    posts = [first, *([steps] if steps else []), *_thoughts(w, anchors, fits)]
     closer = w.phrase("closer", offset=1, avoid=posts)
     if closer:
         posts.append(closer)

@@ -23,16 +23,21 @@ def _fits(text: str) -> bool:
 def write(w: Writer) -> TwitterOutput:
     fits = _fits
     hook = w.lead(lambda t: fits(t + "\n\n" + "x" * 40), w.uses_title())
+    if hook == w.headline(fits):
+        # A headline names the topic; the first post also says what the piece concludes.
+        thesis = w.lead(lambda t: fits(f"{hook}\n\n{t}\n\n" + "x" * 40), neutral=True)
+        hook = f"{hook}\n\n{thesis}" if thesis and thesis != hook else hook
     opener = w.phrase("opener", avoid=[hook])
     first = f"{hook}\n\n{opener}" if opener and fits(f"{hook}\n\n{opener}") else hook
     body = w.take(w.body_size(4, 3, 7), fits, spread=True)
-    posts = [first, *w.pack(body, fits, per_post=2)]
+    steps = w.steps(fits)
+    posts = [first, *([steps] if steps else []), *w.pack(body, fits, per_post=2)]
     closer = w.phrase("closer", avoid=posts)
     link = w.link()
     if link and not any(link in p for p in posts):
         # A post about a tool or a page keeps its link: the thread's last post.
-        with_link = fit.join([closer, w.phrase("link_intro"), link])
-        closer = with_link if fits(with_link) else closer
+        line = w.link_line(lambda t: fits(f"{t}\n\n{closer}"))
+        closer = f"{line}\n\n{closer}" if line else closer
     habit = w.style.hashtags if w.style is not None else "end"
     tags = w.tags[:2] if habit != "none" else []
     trailing = tags

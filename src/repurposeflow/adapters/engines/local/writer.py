@@ -51,7 +51,11 @@ _TONE_CUES: dict[Tone, re.Pattern[str]] = {
         r"point|luxury|cheap(?:er|est)?|nunca|siempre|debes?|mejor|peor|no es|nie|immer|"
         r"muss|sollte|besser|nicht|jamais|toujours|doit|mieux|pas)\b|べき|必要|必须|不要|应该"
     ),
-    _A: re.compile(r"\d"),
+    # Authority: figures, and the author's rules and findings stated outright.
+    _A: re.compile(
+        r"\d|(?i:\bthe (?:fix|key|rule|answer|lesson|result|data|evidence|problem)\b|"
+        r"\b(?:every|only|most|all) \w+s\b)"
+    ),
 }
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])\s+")
 _AUDIENCE = re.compile(
@@ -64,7 +68,7 @@ _AUDIENCE = re.compile(
 # publication, the second says what this one is about.
 _DESIGNATION = re.compile(r"(?i)\b(?:issue|episode|ep\.?|vol\.?|volume|no\.|part)\s*\d+|#\d+")
 _TITLE_SPLIT = re.compile(r"\s*(?::|\s[—–|]\s)\s*")
-_TONE_NUDGE = 0.1
+_TONE_NUDGE = 0.15
 # "These cards…", "this one…" early in a sentence: it points at something said before,
 # so it cannot open a post, however well it ranks.
 _POINTS_BACK = re.compile(
@@ -108,6 +112,39 @@ def clamp(value: int, low: int, high: int) -> int:
 
 def chars(limit: int) -> Fits:
     return lambda text: char_count(text) <= limit
+
+
+# "…hooks end that ritual": "that" pointing at a thing named earlier. Not after verbs of
+# saying and knowing ("shows that it…"), nor before a pronoun or a verb.
+_THAT_AFTER = frozenset(
+    ["know", "knew", "think", "thought", "say", "says", "said", "mean", "means", "meant",
+     "show", "shows", "showed", "ensure", "sure", "so", "such", "realize", "realized",
+     "found", "find", "hope", "believe", "than", "now", "is", "was", "are", "were",
+     "assume", "assumed", "decided", "learned", "notice", "noticed", "feel", "felt",
+     "fact", "idea", "and", "but", "or", "because", "check", "checks", "prove", "proves",
+     "given", "except", "way", "things", "something", "anything", "everything", "one",
+     "ones", "all", "those", "people", "tell", "told", "agree", "note"]
+)  # fmt: skip
+_THAT_BEFORE = frozenset(
+    ["i", "you", "we", "they", "he", "she", "it", "there", "this", "the", "a", "an", "my",
+     "your", "our", "their", "his", "her", "its", "is", "was", "are", "were", "will",
+     "would", "can", "could", "should", "has", "have", "had", "does", "did", "do", "much",
+     "many", "far", "long", "most", "some", "every", "no", "not", "nobody", "people",
+     "someone", "everyone", "anyone", "what", "how", "if", "when", "in", "on", "of", "to"]
+)  # fmt: skip
+
+
+def _that_thing(text: str) -> bool:
+    words = re.findall(r"[\w'’]+", text.lower())[:8]
+    for i in range(1, len(words) - 1):
+        if (
+            words[i] == "that"
+            and words[i - 1] not in _THAT_AFTER
+            and words[i + 1] not in _THAT_BEFORE
+            and not words[i + 1].endswith(("ed", "s"))
+        ):
+            return True
+    return False
 
 
 def not_question(s: Sentence) -> bool:
@@ -200,8 +237,11 @@ class Writer:
         ``lean_ok``: it comes in only behind the sentence it leans on."""
         chosen: list[Sentence] = []
         sections: set[int] = set()
+        candidates = self.pool if pool is None else pool
         for crowded in (False, True) if spread else (True,):
-            for s in self.pool if pool is None else pool:
+            # Walking the sections visits their best lines, not a housekeeping list's.
+            ranked = candidates if crowded else candidates[: max(12, 3 * count)]
+            for s in ranked:
                 if len(chosen) == count:
                     break
                 if s.index in self.used or (where and not where(s)):
@@ -250,7 +290,11 @@ class Writer:
     def opens(self, s: Sentence) -> bool:
         """Whether ``s`` can open a post: it neither leans on nor points back at what
         came before it."""
-        return not leans_back(s.text) and _POINTS_BACK.match(s.text) is None
+        return (
+            not leans_back(s.text)
+            and _POINTS_BACK.match(s.text) is None
+            and not (self.doc.language == "en" and _that_thing(s.text))
+        )
 
     def headline(self, fits: Fits) -> str:
         """The title, or the part of it that says what this piece is about, if it fits."""
@@ -268,6 +312,32 @@ class Writer:
             if len(part.split()) >= 3 and fits(part):
                 return part[:1].upper() + part[1:]
         return ""
+
+    def steps(self, fits: Fits, commands: bool = True) -> str:
+        """A how-to's steps as a numbered list under a short intro, if it has steps and
+        they fit (without their commands, when only that fits)."""
+        if not self.doc.steps:
+            return ""
+        intro = self.phrase("steps_intro")
+        for with_commands in (True, False) if commands else (False,):
+            items = [s if with_commands else s.split(": `")[0] for s in self.doc.steps]
+            lines = [f"{i}. {item}" for i, item in enumerate(items, 1)]
+            text = "\n".join([intro, *lines] if intro else lines)
+            if fits(text) and all(self.allowed(item) for item in items):
+                return text
+        return ""
+
+    def link_line(self, fits: Fits) -> str:
+        """The main link as the source puts it ("The docs are at https://…") when that
+        sentence fits, else introduced by the engine; empty when there is no link."""
+        link = self.link()
+        if not link:
+            return ""
+        for s in self.doc.sentences:
+            if link in s.text and fits(s.text) and self.allowed(s.text) and self.opens(s):
+                return s.text
+        line = fit.join([self.phrase("link_intro"), link])
+        return line if fits(line) else ""
 
     def link(self) -> str:
         """The piece's main link: the one that names its subject, else the first."""
