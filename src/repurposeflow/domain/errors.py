@@ -126,18 +126,17 @@ class NotPermitted(RepurposeFlowError):
 class QuotaExhausted(RepurposeFlowError):
     code = "quota-exhausted"
 
-    def __init__(self, *, used: int, limit: int, reset_at: datetime, tier: str) -> None:
+    def __init__(
+        self, *, used: int, limit: int, reset_at: datetime, tier: str, upgrade: str = ""
+    ) -> None:
         self.used = used
         self.limit = limit
         self.reset_at = reset_at
         self.tier = tier
-        upgrade = {
-            "free": " Upgrade to Pro for 500 a month.",
-            "pro": " Upgrade to Business for unlimited generations.",
-        }.get(tier, "")
         super().__init__(
             f"You have used {used} of {limit} generations this month on the {tier} plan. "
-            f"Your quota resets on {reset_at:%Y-%m-%d %H:%M} UTC.{upgrade}"
+            f"Your quota resets on {reset_at:%Y-%m-%d %H:%M} UTC."
+            + (f" {upgrade}" if upgrade else "")
         )
 
 

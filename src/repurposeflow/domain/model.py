@@ -19,6 +19,7 @@ from repurposeflow.domain.enums import (
     UsageEventType,
     WebhookSource,
 )
+from repurposeflow.domain.platforms import INSTAGRAM_DEFAULT_HASHTAG_CAP
 from repurposeflow.domain.quota import Quota, effective_tier, limit_for, next_reset
 
 
@@ -34,7 +35,7 @@ class VoiceSettings:
     default_tone: Tone = Tone.CONVERSATIONAL
     banned_phrases: tuple[str, ...] = ()
     sample_posts: tuple[str, ...] = ()
-    instagram_hashtag_cap: int = 5
+    instagram_hashtag_cap: int = INSTAGRAM_DEFAULT_HASHTAG_CAP
 
 
 @attrs.frozen

@@ -32,6 +32,18 @@ def effective_tier(tier: Tier, status: SubscriptionStatus) -> Tier:
     return Tier(tier) if SubscriptionStatus(status) in _PAID_STATUSES else Tier.FREE
 
 
+def upgrade_hint(tier: str) -> str:
+    """What the next plan up offers, for a person who ran out ("" on the top plan)."""
+    order = list(Tier)
+    current = Tier(tier) if tier in Tier.values() else Tier.FREE
+    if current is order[-1]:
+        return ""
+    better = order[order.index(current) + 1]
+    limit = TIER_LIMITS[better]
+    offer = "unlimited generations" if limit >= UNLIMITED_THRESHOLD else f"{limit} a month"
+    return f"Upgrade to {better.value.capitalize()} for {offer}."
+
+
 def display_limit(limit: int) -> str:
     return "unlimited" if limit >= UNLIMITED_THRESHOLD else str(limit)
 
@@ -91,7 +103,11 @@ class Quota:
         """The error for a request at ``now`` that found no unit left."""
         window = self.current_window(now)
         return QuotaExhausted(
-            used=window.count, limit=window.limit, reset_at=window.reset_at, tier=str(tier)
+            used=window.count,
+            limit=window.limit,
+            reset_at=window.reset_at,
+            tier=str(tier),
+            upgrade=upgrade_hint(tier),
         )
 
     def reserve(self, now: datetime, *, tier: str = "free") -> Quota:

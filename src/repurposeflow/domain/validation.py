@@ -98,7 +98,10 @@ class ValidationContext:
 
     @classmethod
     def for_user(
-        cls, source: str, extra_banned: Iterable[str] = (), instagram_hashtag_cap: int = 5
+        cls,
+        source: str,
+        extra_banned: Iterable[str] = (),
+        instagram_hashtag_cap: int = pf.INSTAGRAM_DEFAULT_HASHTAG_CAP,
     ) -> ValidationContext:
         extra = tuple(p.strip() for p in extra_banned if p.strip())
         return cls(
@@ -252,12 +255,18 @@ def _too_long(what: str, size: int, limit: int, unit: str = "chars") -> Violatio
 
 def _tiktok(o: TikTokOutput, ctx: ValidationContext) -> list[Violation]:
     out = []
-    if len(o.hooks) != 3:
-        out.append(Violation("hook-count", f"TikTok needs exactly 3 hooks, got {len(o.hooks)}"))
-    if not 3 <= len(o.talking_points) <= 5:
+    if len(o.hooks) != pf.TIKTOK_HOOKS:
         out.append(
             Violation(
-                "talking-points", f"TikTok needs 3-5 talking points, got {len(o.talking_points)}"
+                "hook-count", f"TikTok needs exactly {pf.TIKTOK_HOOKS} hooks, got {len(o.hooks)}"
+            )
+        )
+    low, high = pf.TIKTOK_TALKING_POINTS
+    if not low <= len(o.talking_points) <= high:
+        out.append(
+            Violation(
+                "talking-points",
+                f"TikTok needs {low}-{high} talking points, got {len(o.talking_points)}",
             )
         )
     if char_count(o.caption) > pf.TIKTOK_MAX_CAPTION:
@@ -320,9 +329,12 @@ def _linkedin(o: LinkedInOutput, ctx: ValidationContext) -> list[Violation]:
                 f"{pf.LINKEDIN_FOLD_CHARS} characters of the post",
             )
         )
-    if not 3 <= len(o.hashtags) <= 5:
+    low, high = pf.LINKEDIN_HASHTAGS
+    if not low <= len(o.hashtags) <= high:
         out.append(
-            Violation("hashtag-count", f"LinkedIn needs 3-5 hashtags, got {len(o.hashtags)}")
+            Violation(
+                "hashtag-count", f"LinkedIn needs {low}-{high} hashtags, got {len(o.hashtags)}"
+            )
         )
     out += _hashtag_rules(o.hashtags, "LinkedIn")
     return out
