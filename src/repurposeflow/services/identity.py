@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from repurposeflow.domain.errors import DuplicateUser, InvalidInput
+from repurposeflow.domain.errors import InvalidInput
 from repurposeflow.domain.external import IdentityEvent, IdentityEventKind
+from repurposeflow.domain.identity import check_clerk_user_id, check_email, check_full_name
 from repurposeflow.domain.model import User
 from repurposeflow.domain.ports import UnitOfWork
-
-MAX_ID_CHARS = 255  # the seed's VARCHAR(255)
-
-
-def _check(clerk_id: str, event: IdentityEvent) -> None:
-    if len(clerk_id) > MAX_ID_CHARS:
-        raise InvalidInput(f"The user id is longer than {MAX_ID_CHARS} characters.")
-    if event.email is not None and ("@" not in event.email or len(event.email) > MAX_ID_CHARS):
-        raise InvalidInput(f"{event.email[:80]!r} is not a usable email address.")
-    if event.full_name is not None and len(event.full_name) > MAX_ID_CHARS:
-        raise InvalidInput(f"The name is longer than {MAX_ID_CHARS} characters.")
 
 
 def apply_identity_event(uow: UnitOfWork, event: IdentityEvent, *, now: datetime) -> str:
@@ -41,26 +31,22 @@ def apply_identity_event(uow: UnitOfWork, event: IdentityEvent, *, now: datetime
             return "no such live user"
         uow.users.soft_delete(user.id, now)
         return "deleted"
-    _check(clerk_id, event)
+    clerk_id = check_clerk_user_id(clerk_id)
+    email = check_email(event.email) if event.email else None
+    full_name = check_full_name(event.full_name)
     if user is None:
         if uow.users.clerk_id_was_deleted(clerk_id):
             return "account already deleted"
-        if not event.email:
+        if email is None:
             raise InvalidInput(f"The {event.kind.value} event for {clerk_id} has no email.")
-        try:
-            uow.users.add(
-                User.create(
-                    clerk_user_id=clerk_id, email=event.email, full_name=event.full_name, now=now
-                )
-            )
+        # The person's first API request may be creating the account at this moment.
+        user = uow.users.add_if_absent(
+            User.create(clerk_user_id=clerk_id, email=email, full_name=full_name, now=now)
+        )
+        if (user.email, user.full_name) == (email, full_name):
             return "created"
-        except DuplicateUser:
-            # The person's first API request created the account a moment ago.
-            user = uow.users.get_by_clerk_id(clerk_id)
-            if user is None:
-                raise
-    email = event.email or user.email
-    if (user.email, user.full_name) == (email, event.full_name):
+    email = email or user.email
+    if (user.email, user.full_name) == (email, full_name):
         return "unchanged"
-    uow.users.update_profile(user.id, email=email, full_name=event.full_name)
+    uow.users.update_profile(user.id, email=email, full_name=full_name)
     return "updated"
