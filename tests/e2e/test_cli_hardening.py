@@ -284,3 +284,53 @@ def test_a_double_ctrl_c_still_refunds_at_once(home, tmp_path):
         timeout=60,
     )
     assert "Used: 0 of 10" in usage.stdout, usage.stdout + usage.stderr
+
+
+# --- 3. twins in flight ------------------------------------------------------------------------
+
+
+def test_concurrent_identical_cli_runs_are_charged_once(home):
+    """Six processes, one file: one run does the work, the others join it."""
+    env = {**os.environ, "REPURPOSEFLOW_HOME": str(home), "REPURPOSEFLOW_CONFIG": "/absent"}
+    env.pop("REPURPOSEFLOW_TIER", None)
+    cmd = [sys.executable, "-m", "repurposeflow.entrypoints.cli", "repurpose", str(EXAMPLE)]
+    subprocess.run([*cmd[:3], "usage"], env=env, capture_output=True, timeout=120)  # migrate
+    procs = [
+        subprocess.Popen(
+            [*cmd, "-p", "x", "-p", "email", "-q", "-f", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [e for _, e in results]
+    ids = {__import__("json").loads(out)["id"] for out, _ in results}
+    assert len(ids) == 1
+    usage = subprocess.run([*cmd[:3], "usage"], capture_output=True, text=True, env=env)
+    assert "Used: 1 of 10" in usage.stdout
+
+
+def test_a_twin_left_by_a_killed_run_is_released_and_the_request_runs(home, capsys):
+    """A run killed hard leaves its generation pending (and charged): a repeat waits for
+    it only until it is stale, then the sweep refunds it and the repeat runs."""
+    from datetime import timedelta
+
+    from repurposeflow.adapters.clock import ManualClock, SystemClock
+    from repurposeflow.bootstrap import bootstrap, build_content_engine, load_settings
+    from repurposeflow.services.repurpose import RepurposeRequest, start_generation
+    from repurposeflow.services.users import ensure_user
+
+    app_ = bootstrap(load_settings())
+    past = ManualClock(SystemClock().now() - timedelta(minutes=20))
+    ensure_user(app_.uow(), past, clerk_user_id="local", email="you@localhost")
+    request = RepurposeRequest("local", EXAMPLE.read_text(), platforms=["x"])
+    start_generation(app_.uow(), build_content_engine("local"), past, request)
+    assert used(capsys) == "Used: 1 of 10 this month"
+
+    code, _, err = run(capsys, "repurpose", str(EXAMPLE), "-p", "x")
+    assert code == 0, err
+    assert "already running" in err and "saved as" in err
+    assert used(capsys) == "Used: 1 of 10 this month"  # the dead run refunded, this one charged

@@ -306,19 +306,24 @@ def repurpose_command(
     _local_user(app_)
     request = RepurposeRequest(app_.settings.user, source, platforms=platforms, tone=tone)
     joined = False
+
+    def run_it() -> RepurposeResult:
+        return repurpose(
+            app_.uow(),
+            content_engine,
+            app_.clock,
+            request,
+            on_progress=_ProgressView(err, quiet),
+            max_concurrency=app_.settings.concurrency,
+        )
+
     with _refund_survives_ctrl_c():
         try:
-            result = repurpose(
-                app_.uow(),
-                content_engine,
-                app_.clock,
-                request,
-                on_progress=_ProgressView(err, quiet),
-                max_concurrency=app_.settings.concurrency,
-            )
+            result = run_it()
         except RequestInFlight as busy:
-            result = _join(app_, busy, quiet)
-            joined = True
+            twin = _join(app_, busy, quiet)
+            joined = twin is not None
+            result = twin if twin is not None else run_it()
     gen = result.generation
     if gen.status is GenerationStatus.FAILED:
         raise RepurposeFlowError(
@@ -381,22 +386,27 @@ def _refund_survives_ctrl_c() -> Iterator[None]:
             signal.signal(signal.SIGINT, previous)
 
 
-def _join(app_: App, busy: RequestInFlight, quiet: bool) -> RepurposeResult:
-    """Wait for the twin already running (charged once, for it) and return its result;
-    if it failed (and was refunded), run the request again."""
-    if not quiet:
-        err.print("[dim]The same request is already running; waiting for it (no second charge)…[/]")
+def _join(app_: App, busy: RequestInFlight, quiet: bool) -> RepurposeResult | None:
+    """Wait for the twin already running (charged once, for it) and return its result.
+    A twin whose process died (pending past the stale limit) is failed and refunded
+    by the sweep, and then reported like any failed twin."""
     generation_id = str(busy.generation_id)
-    while True:
-        gen = history.get_generation(app_.uow(), app_.settings.user, generation_id)
-        if gen.status is not GenerationStatus.PENDING:
-            break
-        time.sleep(JOIN_POLL_S)
-    if gen.status is GenerationStatus.FAILED:
-        raise RepurposeFlowError(
-            f"The same request was already running and failed ({gen.error_message}); "
-            "it was refunded. Run the command again."
+    gen = history.get_generation(app_.uow(), app_.settings.user, generation_id)
+    if not quiet:
+        released = gen.created_at + maintenance.STALE_AFTER
+        err.print(
+            "[dim]The same request is already running (since "
+            f"{gen.created_at:%H:%M:%S} UTC); waiting for it, no second charge. If that "
+            f"run was killed, it is released at {released:%H:%M} UTC.[/]"
         )
+    while gen.status is GenerationStatus.PENDING:
+        if app_.clock.now() - gen.created_at > maintenance.STALE_AFTER:
+            maintenance.sweep_stale_pending(app_.uow(), app_.clock)
+        else:
+            time.sleep(JOIN_POLL_S)
+        gen = history.get_generation(app_.uow(), app_.settings.user, generation_id)
+    if gen.status is GenerationStatus.FAILED:
+        return None  # refunded: the caller runs the request itself
     return RepurposeResult(gen, cached=True)
 
 
