@@ -219,3 +219,21 @@ def test_over_long_identifiers_get_one_clear_error_on_every_store(store: Store, 
         get_user(store.uow(), "u" * 10_000)
     with store.uow() as uow:
         assert uow.users.get_by_clerk_id("user_ok") is None
+
+
+def test_a_limit_override_counts_against_it_and_stores_nothing_of_it(store: Store):
+    """``reserve(limit=…)``: the local plan setting, on every store alike."""
+    clock = ManualClock(NOW)
+    user = ensure_user(store.uow(), clock, clerk_user_id="local", email="me@example.com")
+    with store.uow() as uow:
+        for _ in range(10):
+            assert uow.users.reserve(user.id, NOW) is not None
+        assert uow.users.reserve(user.id, NOW) is None  # free: 10
+        quota = uow.users.reserve(user.id, NOW, limit=500)
+        assert quota is not None and (quota.count, quota.limit) == (11, 500)
+        uow.commit()
+    with store.uow() as uow:
+        stored = uow.users.get(user.id)
+        assert stored is not None
+        assert (stored.generations_count_current_month, stored.generations_limit) == (11, 10)
+        assert stored.subscription_tier.value == "free"
