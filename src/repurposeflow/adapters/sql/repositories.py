@@ -176,6 +176,33 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
+def _reserve_statement() -> sa.Update:
+    count = users.c.generations_count_current_month
+    # :limit overrides the stored limit (the trusted local path); NULL keeps it.
+    ceiling = sa.func.coalesce(sa.bindparam("limit", type_=sa.Integer()), users.c.generations_limit)
+    now = _utc_param("now")
+    due = users.c.usage_reset_at <= now
+    return (
+        sa.update(users)
+        .where(
+            users.c.id == sa.bindparam("user_id", type_=sa.Uuid()),
+            users.c.deleted_at.is_(None),
+            sa.or_(sa.and_(due, ceiling > 0), count < ceiling),
+        )
+        .values(
+            generations_count_current_month=sa.case((due, 1), else_=count + 1),
+            usage_reset_at=sa.case((due, _utc_param("next_reset")), else_=users.c.usage_reset_at),
+            last_generation_at=now,
+        )
+        .returning(count, users.c.generations_limit, users.c.usage_reset_at)
+    )
+
+
+# Built once: constructing the statement per call cost more CPU than running it
+# (benchmarks: reservations/s on PostgreSQL).
+_RESERVE = _reserve_statement()
+
+
 class SqlUserRepository:
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
@@ -313,27 +340,10 @@ class SqlUserRepository:
                 [{"user_id": user_id, "now": now}],
             ).first()
             return Quota(count=fn[0], limit=fn[1], reset_at=fn[2]) if fn else None
-        count = users.c.generations_count_current_month
-        ceiling: Any = users.c.generations_limit if limit is None else sa.literal(limit)
-        due = users.c.usage_reset_at <= now
-        statement = (
-            sa.update(users)
-            .where(
-                users.c.id == user_id,
-                users.c.deleted_at.is_(None),
-                sa.or_(sa.and_(due, ceiling > 0), count < ceiling),
-            )
-            .values(
-                generations_count_current_month=sa.case((due, 1), else_=count + 1),
-                usage_reset_at=sa.case(
-                    (due, sa.literal(next_reset(now), UTCDateTime())),
-                    else_=users.c.usage_reset_at,
-                ),
-                last_generation_at=now,
-            )
-            .returning(count, users.c.generations_limit, users.c.usage_reset_at)
-        )
-        row = self._tx.execute(statement).first()
+        row = self._tx.execute(
+            _RESERVE,
+            [{"user_id": user_id, "now": now, "next_reset": next_reset(now), "limit": limit}],
+        ).first()
         if row is None:
             return None
         return Quota(count=row[0], limit=row[1] if limit is None else limit, reset_at=row[2])
