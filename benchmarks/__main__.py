@@ -16,12 +16,13 @@ HERE = Path(__file__).resolve().parent
 
 def _groups() -> dict[str, Callable[..., list[Figure]]]:
     # Imported here so one broken group reports itself instead of breaking the command.
-    from benchmarks import pipeline, quota
+    from benchmarks import history, pipeline, quota
 
     return {
         "pipeline": pipeline.pipeline_latency,
         "quota": quota.sqlite_vs_memory,
         "postgres": quota.postgres_quota,
+        "history": history.history_at_scale,
     }
 
 

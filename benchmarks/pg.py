@@ -48,12 +48,17 @@ def available() -> str | None:
 
 
 @contextmanager
-def throwaway_database(prefix: str = "rf_bench") -> Iterator[sa.URL]:
+def throwaway_database(
+    prefix: str = "rf_bench", *, template: str | None = None
+) -> Iterator[sa.URL]:
+    """A new database (a file-level copy of ``template`` if given; nobody may be
+    connected to the template meanwhile), dropped on the way out."""
     server = server_url()
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield server.set(database=name)
     finally:
