@@ -16,13 +16,15 @@ HERE = Path(__file__).resolve().parent
 
 def _groups() -> dict[str, Callable[..., list[Figure]]]:
     # Imported here so one broken group reports itself instead of breaking the command.
-    from benchmarks import history, pipeline, quota
+    from benchmarks import engine, history, pipeline, quota, startup
 
     return {
         "pipeline": pipeline.pipeline_latency,
         "quota": quota.sqlite_vs_memory,
         "postgres": quota.postgres_quota,
         "history": history.history_at_scale,
+        "engine": engine.local_engine,
+        "startup": startup.cli_startup,
     }
 
 

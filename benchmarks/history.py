@@ -266,7 +266,7 @@ def history_at_scale(*, quick: bool) -> list[Figure]:
     if why:
         return [not_measured("history at scale", f"no PostgreSQL ({why})")]
     users, generations = (500, 20_000) if quick else (10_000, 1_000_000)
-    n, n_stats = (100, 3) if quick else (1000, 15)
+    n, n_stats = (60, 3) if quick else (1000, 15)
     with pg.throwaway_database() as url:
         owner = make_engine(url.render_as_string(hide_password=False))
         ensure_schema(owner)

@@ -305,7 +305,7 @@ def postgres_quota(*, quick: bool) -> list[Figure]:
     why = pg.available()
     if why:
         return [not_measured("quota throughput, PostgreSQL", f"no server ({why})")]
-    seconds = 2.0 if quick else 5.0
+    seconds = 1.0 if quick else 5.0
     rounds = 1 if quick else 3
     pgbench_exe = pg.pg_tool("pgbench")
     storm_users = 20 if quick else 200

@@ -626,6 +626,20 @@ def retention_run_command(
     )
 
 
+@app.command("bench")
+def bench_command(
+    quick: Annotated[bool, typer.Option(help="Seconds, not minutes (what CI runs).")] = False,
+) -> None:
+    """Run the benchmarks (python -m benchmarks) of a source checkout."""
+    import subprocess
+
+    checkout = Path(__file__).resolve().parents[3]
+    if not (checkout / "benchmarks" / "__main__.py").is_file():
+        raise RepurposeFlowError("The benchmarks ship with the source checkout, not the package.")
+    argv = [sys.executable, "-m", "benchmarks", *(["--quick"] if quick else [])]
+    raise typer.Exit(subprocess.run(argv, cwd=checkout, check=False).returncode)
+
+
 @db_app.command("upgrade")
 def db_upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
