@@ -129,7 +129,22 @@ def unavailable(engine: sa.Engine, exc: BaseException) -> StoreUnavailable:
     detail = " ".join(str(cause).split()) or type(cause).__name__
     if len(detail) > 300:
         detail = detail[:297] + "..."
+    if engine.dialect.name == "sqlite":
+        detail += _sqlite_hint(engine.url.database)
     return StoreUnavailable(f"{describe(engine)}: {detail}")
+
+
+def _sqlite_hint(database: str | None) -> str:
+    """SQLite says "unable to open database file" for a read-only folder or disk; say
+    which (it writes a -wal and -shm file beside the database, so the folder counts)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return ""
+    path = Path(database)
+    if path.exists() and not os.access(path, os.W_OK):
+        return f" ({path} is read-only)"
+    if path.parent.exists() and not os.access(path.parent, os.W_OK):
+        return f" ({path.parent} is read-only; SQLite writes its journal files there)"
+    return ""
 
 
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
