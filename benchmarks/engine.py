@@ -29,8 +29,8 @@ def long_article(words: int) -> str:
 def _run(words: int | None, runs: int) -> dict[str, Any]:
     """In a fresh process: analyse once and render all six platforms, ``runs`` times."""
     from repurposeflow.adapters.engines.local import LocalEngine
+    from repurposeflow.domain.engine import RenderRequest
     from repurposeflow.domain.enums import Platform, Tone
-    from repurposeflow.domain.ports import RenderRequest
     from repurposeflow.domain.text import check_input
 
     if words is None:

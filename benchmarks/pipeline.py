@@ -11,8 +11,8 @@ from benchmarks.timing import median_time
 from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.engines.scripted import ScriptedEngine
 from repurposeflow.adapters.memory import MemoryStore
+from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
-from repurposeflow.domain.ports import RenderRequest
 from repurposeflow.services import users
 from repurposeflow.services.repurpose import RepurposeRequest, repurpose
 

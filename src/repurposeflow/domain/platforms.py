@@ -197,7 +197,33 @@ def output_from_dict(platform: Platform, data: Mapping[str, Any]) -> PlatformOut
     unknown = set(given) - fields
     if unknown:
         raise InvalidInput(f"{platform} output has unknown fields: {', '.join(sorted(unknown))}")
+    for field in attrs.fields(cls):
+        if field.name in given:
+            _check_json_type(platform, field, given[field.name])
     try:
         return cls(**given)
     except TypeError as exc:
         raise InvalidInput(f"{platform} output is malformed: {exc}") from None
+
+
+def _check_json_type(platform: Platform, field: attrs.Attribute[Any], value: Any) -> None:
+    """JSON types per field, so a confused model's answer (a number for a caption, a
+    string where a list belongs) is refused here instead of crashing a validator."""
+    converter: object = field.converter
+    if converter is _strs:
+        ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+        wanted = "a list of strings"
+    elif field.type in {"int | None", int | None}:
+        ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+        wanted = "a whole number"
+    elif field.type in {"str | None", str | None}:
+        ok = value is None or isinstance(value, str)
+        wanted = "a string"
+    else:
+        ok = isinstance(value, str)
+        wanted = "a string"
+    if not ok:
+        raise InvalidInput(
+            f"{platform} output is malformed: {field.name} must be {wanted}, "
+            f"not {type(value).__name__}"
+        )
