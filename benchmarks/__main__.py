@@ -9,14 +9,14 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.report import Figure, not_measured, table, write_results
+from benchmarks.report import Figure, markdown, not_measured, table, write_results
 
 HERE = Path(__file__).resolve().parent
 
 
 def _groups() -> dict[str, Callable[..., list[Figure]]]:
     # Imported here so one broken group reports itself instead of breaking the command.
-    from benchmarks import engine, history, pipeline, quota, startup
+    from benchmarks import engine, history, http, pipeline, quota, startup
 
     return {
         "pipeline": pipeline.pipeline_latency,
@@ -25,6 +25,7 @@ def _groups() -> dict[str, Callable[..., list[Figure]]]:
         "history": history.history_at_scale,
         "engine": engine.local_engine,
         "startup": startup.cli_startup,
+        "http": http.http_figures,
     }
 
 
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="seconds, not minutes (for CI)")
     parser.add_argument("--only", nargs="+", metavar="GROUP", help="run only these groups")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table too")
     args = parser.parse_args(argv)
 
     groups = _groups()
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}] {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
     print(table(figures))
+    if args.markdown:
+        print("\n" + markdown(figures))
     write_results(args.out, figures, quick=args.quick, seconds=elapsed)
     print(f"\n{len(figures)} figures in {elapsed:.0f} s -> {args.out}", file=sys.stderr)
     return 1 if failed else 0
