@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 def _groups() -> dict[str, Callable[..., list[Figure]]]:
     # Imported here so one broken group reports itself instead of breaking the command.
-    from benchmarks import engine, history, http, pipeline, quota, startup
+    from benchmarks import cost, engine, history, http, pipeline, quota, startup
 
     return {
         "pipeline": pipeline.pipeline_latency,
@@ -25,6 +25,7 @@ def _groups() -> dict[str, Callable[..., list[Figure]]]:
         "history": history.history_at_scale,
         "engine": engine.local_engine,
         "startup": startup.cli_startup,
+        "cost": cost.token_cost,
         "http": http.http_figures,
     }
 
