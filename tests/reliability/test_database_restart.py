@@ -1,4 +1,6 @@
-"""Restart the database (a server this test starts itself) while generations run."""
+"""Restart the database (a server this test starts itself) while generations run: the
+service raises the documented one-line StoreUnavailable, the API answers 503, the CLI
+exits 5, nothing is half written, and all of them serve again without a restart."""
 
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from repurposeflow.adapters.clock import ManualClock, SystemClock
 from repurposeflow.adapters.engines.scripted import ScriptedEngine
 from repurposeflow.adapters.sql import SqlUnitOfWork, make_engine, upgrade_database
+from repurposeflow.bootstrap import HttpSettings, bootstrap, load_settings
 from repurposeflow.domain.enums import Platform
 from repurposeflow.domain.errors import StoreUnavailable
+from repurposeflow.entrypoints.http.app import create_app
 from repurposeflow.services import maintenance, users
 from repurposeflow.services.repurpose import RepurposeRequest, repurpose
 from tests.reliability.conftest import FULL
@@ -98,12 +103,16 @@ def test_restart_under_load_fails_cleanly_and_recovers(server: ThrowawayServer):
     users.ensure_user(SqlUnitOfWork(engine), SystemClock(), clerk_user_id="drill", email="d@x.io")
     users.change_tier(SqlUnitOfWork(engine), "drill", "business")
     rounds = 3 if FULL else 1
-    with Load(engine, threads=6 if FULL else 3) as load:
+    api = bootstrap(load_settings(env={}, database_url=server.url), migrate=False)
+    limits = {"rate_limit_ip": "100000/minute", "rate_limit_user": "100000/minute"}
+    client = TestClient(create_app(api, HttpSettings(dev_user="drill", **limits)))
+    with client, Load(engine, threads=6 if FULL else 3) as load:
         for _ in range(rounds):
             load.wait_for_successes(load.successes() + 3)
             server.stop("fast")  # the server goes away with transactions in flight
             down_at = time.monotonic()
             time.sleep(0.5)
+            down = client.get("/v1/usage")
             cli = subprocess.run(
                 [sys.executable, "-m", "repurposeflow.entrypoints.cli", "usage"],
                 env={**os.environ, "REPURPOSEFLOW_DATABASE_URL": server.url},
@@ -114,6 +123,10 @@ def test_restart_under_load_fails_cleanly_and_recovers(server: ThrowawayServer):
             server.start()
             up_at = time.monotonic()
             load.wait_for_successes(load.successes() + 5)
+            # The API: a 503 problem while down, answers again after, with no restart.
+            assert down.status_code == 503, down.text
+            assert down.headers["content-type"] == "application/problem+json"
+            assert client.get("/v1/usage").status_code == 200
             # The CLI with the database down: the documented exit code, one line.
             assert cli.returncode == 5, cli.stderr
             assert len(cli.stderr.strip().splitlines()) == 1, cli.stderr
