@@ -29,7 +29,7 @@ from benchmarks.report import Figure, Target, not_measured
 from benchmarks.timing import percentile
 from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema, make_engine
-from repurposeflow.domain.quota import month_start_after
+from repurposeflow.domain.quota import next_reset
 from repurposeflow.services import maintenance
 from repurposeflow.services.usage import usage_summary
 
@@ -133,7 +133,7 @@ def load(url_str: str, users: int, generations: int) -> tuple[list[uuid.UUID], f
             "COPY users (id, clerk_user_id, email, subscription_tier, generations_limit,"
             " generations_count_current_month, usage_reset_at) FROM STDIN"
         ) as copy:
-            reset = month_start_after(now)
+            reset = next_reset(now)
             for i, uid in enumerate(ids):
                 tier, limit = ("pro", 500) if i % 10 == 0 else ("free", 10)
                 copy.write_row((uid, f"user_{i}", f"u{i}@example.com", tier, limit, 3, reset))

@@ -37,7 +37,7 @@ from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.memory import MemoryStore
 from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema, make_engine
 from repurposeflow.domain.ports import UnitOfWork
-from repurposeflow.domain.quota import month_start_after
+from repurposeflow.domain.quota import next_reset
 from repurposeflow.services import users
 
 THREADS = 16
@@ -110,7 +110,7 @@ def sqlite_vs_memory(*, quick: bool) -> list[Figure]:
 
 def _load_users(url: sa.URL, count: int, limit: int, prefix: str) -> list[uuid.UUID]:
     ids = [uuid.uuid4() for _ in range(count)]
-    reset = month_start_after(datetime.now(UTC))
+    reset = next_reset(datetime.now(UTC))
     with psycopg.connect(pg.libpq_url(url)) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY users (id, clerk_user_id, email, generations_limit, subscription_tier,"

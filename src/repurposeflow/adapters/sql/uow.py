@@ -134,7 +134,10 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         if self._conn is not None and self._conn.in_transaction():
-            self._conn.rollback()
+            try:
+                self._conn.rollback()
+            except UNAVAILABLE_ERRORS as exc:
+                raise unavailable(self.engine, exc) from exc
 
     # --- what repositories use ----------------------------------------------------------
 
@@ -199,5 +202,10 @@ class SqlUnitOfWork:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         conn = self._transaction()
-        with conn.begin_nested():
-            yield
+        # SAVEPOINT, RELEASE and ROLLBACK TO are statements too: a server that goes away
+        # between them is StoreUnavailable (restart drill: AdminShutdown leaked here).
+        try:
+            with conn.begin_nested():
+                yield
+        except UNAVAILABLE_ERRORS as exc:
+            raise unavailable(self.engine, exc) from exc
