@@ -1,6 +1,7 @@
 """HTTP: requests per second of ``POST /v1/generations`` (instant scripted engine,
-``Prefer: wait``) and ``GET /v1/generations`` against ``repurposeflow serve`` (uvicorn,
-one worker) on SQLite and PostgreSQL, and the same two requests against a bare FastAPI
+``Prefer: wait``) and ``GET /v1/generations`` against the app ``repurposeflow serve``
+runs (``benchmarks.http_app``: the same factory with the scripted engine wired in;
+uvicorn, one worker) on SQLite and PostgreSQL, and the same two requests against a bare FastAPI
 app under the same uvicorn, from the same load generator: 16 keep-alive connections
 in an asyncio loop in this process."""
 
@@ -161,16 +162,31 @@ def _ours(database_url: str, home: str, seconds: float) -> tuple[float, float]:
         "REPURPOSEFLOW_ENGINE": "scripted",
         "REPURPOSEFLOW_RATE_LIMIT_IP": "10000000/minute",
         "REPURPOSEFLOW_RATE_LIMIT_USER": "10000000/minute",
+        "REPURPOSEFLOW_DEV_USER": USER,
     }
-    argv = [sys.executable, "-m", "repurposeflow.entrypoints.cli", "serve", "--port", str(port)]
-    with _server([*argv, "--dev-user", USER], env, port):
+    with _server(_uvicorn("benchmarks.http_app:app", port, "--factory"), env, port):
         return _measure(port, seconds)
+
+
+def _uvicorn(target: str, port: int, *extra: str) -> list[str]:
+    """The same uvicorn, one worker, no access log, for ours and for the bare app."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--port",
+        str(port),
+        *extra,
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def _bare(seconds: float) -> tuple[float, float]:
     port = _free_port()
-    argv = [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port)]
-    with _server([*argv, "--log-level", "warning", "--no-access-log"], dict(os.environ), port):
+    with _server(_uvicorn("benchmarks.bare_app:app", port), dict(os.environ), port):
         return _measure(port, seconds)
 
 
