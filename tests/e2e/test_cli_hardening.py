@@ -334,3 +334,9 @@ def test_a_twin_left_by_a_killed_run_is_released_and_the_request_runs(home, caps
     assert code == 0, err
     assert "already running" in err and "saved as" in err
     assert used(capsys) == "Used: 1 of 10 this month"  # the dead run refunded, this one charged
+
+
+def test_an_endless_webhook_body_is_refused(home, capsys):
+    code, _, err = run(capsys, "webhooks", "ingest", "/dev/zero", "--source", "stripe")
+    assert_clean_refusal(code, err)
+    assert "larger than" in err

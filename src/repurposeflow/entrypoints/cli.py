@@ -117,6 +117,7 @@ class OutputFormat(StrEnum):
 
 
 JOIN_POLL_S = 0.25
+MAX_WEBHOOK_BYTES = 2 * 1024 * 1024  # as REPURPOSEFLOW_MAX_BODY_BYTES over HTTP
 
 PLATFORM_HELP = f"Platform to write for (repeat it; default all): {', '.join(Platform.values())}."
 FormatOption = Annotated[
@@ -766,7 +767,7 @@ def webhooks_ingest_command(
     """Feed one saved delivery through the same path as the HTTP endpoint: verify,
     store once, process. The signature's timestamp must be within 5 minutes."""
     kind = WebhookSource.parse(source)
-    raw = sys.stdin.buffer.read() if file == "-" else _read_bytes(file)
+    raw = _read_bytes(file)
     headers: dict[str, str] = {}
     for item in header or []:
         name, sep, value = item.partition(":")
@@ -786,9 +787,17 @@ def webhooks_ingest_command(
 
 
 def _read_bytes(path: str) -> bytes:
+    """A webhook body from a file (``-``: stdin), bounded like the HTTP body limit."""
     file = Path(path).expanduser()
     try:
-        return file.read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_WEBHOOK_BYTES + 1)
+        else:
+            with file.open("rb") as stream:
+                data = stream.read(MAX_WEBHOOK_BYTES + 1)
+        if len(data) > MAX_WEBHOOK_BYTES:
+            raise InvalidInput(f"{path} is larger than {MAX_WEBHOOK_BYTES:,} bytes.")
+        return data
     except FileNotFoundError:
         raise InvalidInput(f"No such file: {path}") from None
     except (IsADirectoryError, PermissionError) as exc:
