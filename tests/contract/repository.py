@@ -479,3 +479,50 @@ def test_webhook_inbox(store):
         assert [e.event_id for e in uow.webhooks.list_unprocessed()] == ["evt_1", "evt_3"]
         assert [e.event_id for e in uow.webhooks.list_unprocessed(limit=1)] == ["evt_1"]
         assert uow.webhooks.get_by_event_id("evt_missing") is None
+
+
+# --- one request in flight, race-safe sign-up (issue 8) -----------------------------------
+
+
+def test_one_pending_generation_per_request_key(store):
+    from repurposeflow.domain.errors import RequestInFlight
+
+    user, other = make_user(), make_user(2)
+    first = make_generation(user, 0)
+    with store.uow() as uow:
+        uow.users.add(user)
+        uow.users.add(other)
+        uow.generations.add(first)
+        uow.commit()
+    twin = attrs.evolve(make_generation(user, 0), id=uuid.uuid4())
+    with store.uow() as uow:
+        with pytest.raises(RequestInFlight) as refused:
+            uow.generations.add(twin)
+        assert refused.value.generation_id == first.id
+        assert uow.generations.find_pending(user.id, first.request_key) == first
+        # Other users, finished twins and other keys are not in the way.
+        uow.generations.add(attrs.evolve(twin, id=uuid.uuid4(), user_id=other.id))
+        uow.generations.add(attrs.evolve(twin, id=uuid.uuid4(), status=GenerationStatus.COMPLETED))
+        uow.generations.add(make_generation(user, 1))
+        uow.commit()
+    with store.uow() as uow:
+        assert uow.generations.settle_failed(first.id, error_message="x", now=NOW) == APRIL
+        uow.generations.add(twin)  # the pending one ended: the request may run again
+        assert uow.generations.find_pending(user.id, first.request_key) == twin
+        uow.commit()
+    with store.uow() as uow:
+        assert uow.generations.get_for_update(twin.id) == twin
+        assert uow.generations.find_pending(user.id, "f" * 64) is None
+
+
+def test_add_if_absent_returns_the_live_user_and_reports_other_clashes(store):
+    user = make_user(1, stripe_customer_id="cus_1")
+    with store.uow() as uow:
+        assert uow.users.add_if_absent(user) == user
+        again = attrs.evolve(make_user(1), id=uuid.uuid4())
+        assert without_updated_at(uow.users.add_if_absent(again)) == without_updated_at(user)
+        with pytest.raises(DuplicateUser, match="email"):
+            uow.users.add_if_absent(make_user(2, email=user.email))
+        uow.commit()
+    with store.uow() as uow:
+        assert uow.users.get(again.id) is None

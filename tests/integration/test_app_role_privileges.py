@@ -28,7 +28,7 @@ from repurposeflow.domain.model import User
 from repurposeflow.domain.quota import Quota
 from repurposeflow.services.repurpose import RepurposeRequest, repurpose
 from repurposeflow.services.users import change_tier, ensure_user
-from tests.integration.test_repository_contract import make_generation, make_user
+from tests.contract.repository import make_generation, make_user
 
 pytestmark = pytest.mark.postgres
 
