@@ -23,7 +23,7 @@ from repurposeflow.domain.enums import (
     UsageEventType,
     WebhookSource,
 )
-from repurposeflow.domain.errors import DuplicateUser
+from repurposeflow.domain.errors import DuplicateUser, IdempotencyKeyReused
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -277,6 +277,29 @@ def test_generation_round_trip_save_and_duplicate(store):
         assert got.total_tokens_used == 160
         assert got.delivered == (Platform.TWITTER,)
         assert uow.generations.get(uuid.uuid4()) is None
+
+
+def test_an_idempotency_key_names_one_generation_per_user(store):
+    ada, bob = make_user(1), make_user(2)
+    first = make_generation(ada, 0, idempotency_key="key-1")
+    with store.uow() as uow:
+        uow.users.add(ada)
+        uow.users.add(bob)
+        uow.generations.add(first)
+        # Another user may use the same key.
+        uow.generations.add(make_generation(bob, 0, idempotency_key="key-1"))
+        uow.commit()
+    with store.uow() as uow:
+        assert uow.generations.find_by_idempotency_key(ada.id, "key-1") == first
+        assert uow.generations.find_by_idempotency_key(ada.id, "key-2") is None
+        with pytest.raises(IdempotencyKeyReused) as refused:
+            uow.generations.add(make_generation(ada, 5, idempotency_key="key-1"))
+        assert refused.value.generation_id == first.id
+        # The refusal spoils nothing: the transaction goes on.
+        uow.generations.add(make_generation(ada, 6, idempotency_key="key-2"))
+        uow.commit()
+    with store.uow() as uow:
+        assert uow.generations.find_by_idempotency_key(ada.id, "key-2") is not None
 
 
 def test_find_by_request_key_returns_newest_completed(store):

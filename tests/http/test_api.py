@@ -508,3 +508,38 @@ def test_a_10_mb_streamed_body_is_413_without_being_read_whole(memory_app: App) 
     _is_problem(r, 413, "payload-too-large")
     # The limit is 16 chunks: reading stopped right after it, far short of 160.
     assert pulled <= 17 < total_chunks
+
+
+def test_idempotency_key_same_body_same_generation_other_body_409(
+    held_client: TestClient, held: HeldJobs, memory_app: App
+) -> None:
+    key = {"Idempotency-Key": "order-42"}
+    body = {"content": ARTICLE, "platforms": ["threads"]}
+    first = held_client.post("/v1/generations", json=body, headers={**auth("ada"), **key})
+    assert first.status_code == 202
+    again = held_client.post("/v1/generations", json=body, headers={**auth("ada"), **key})
+    assert again.status_code == 202 and again.json()["id"] == first.json()["id"]
+    assert again.json()["cached"] is True and len(held.jobs) == 1
+    other = held_client.post(
+        "/v1/generations",
+        json={**body, "content": ARTICLE + " Other."},
+        headers={**auth("ada"), **key},
+    )
+    problem = _is_problem(other, 409, "idempotency-key-reused")
+    assert problem["generation_id"] == first.json()["id"]
+    assert other.headers["Location"] == first.headers["Location"]
+    # Without a key, a twin of a run in flight is refused, not charged.
+    twin = held_client.post("/v1/generations", json=body, headers=auth("ada"))
+    assert _is_problem(twin, 409, "request-in-flight")["generation_id"] == first.json()["id"]
+    # Another person's same key is theirs alone.
+    bob = held_client.post("/v1/generations", json=body, headers={**auth("bob"), **key})
+    assert bob.status_code == 202 and bob.json()["id"] != first.json()["id"]
+    held.run_all(memory_app, held_client.app)
+    done = held_client.post("/v1/generations", json=body, headers={**auth("ada"), **key})
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    assert done.json()["id"] == first.json()["id"]
+    assert held_client.get("/v1/usage", headers=auth("ada")).json()["used"] == 1
+    bad = held_client.post(
+        "/v1/generations", json=body, headers={**auth("ada"), "Idempotency-Key": "a\tb"}
+    )
+    _is_problem(bad, 422, "invalid-input")

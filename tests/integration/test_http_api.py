@@ -4,6 +4,7 @@ as the application role with row-level security on."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -118,6 +119,41 @@ def test_cross_tenant_ids_are_404_on_every_route_under_row_level_security(
     # force by reading as it with nobody set (zero rows, no error).
     with SqlUnitOfWork(pg, acting_as="") as uow:
         assert uow.generations.get(uuid.UUID(b_gen)) is None
+
+
+def test_twenty_concurrent_identical_posts_make_one_generation_and_one_charge(
+    sql_engine: sa.Engine,
+) -> None:
+    app = _sql_app(sql_engine)
+    with TestClient(create_app(app, http_settings())) as client:
+        client.get("/v1/me", headers=auth("user_storm"))
+        barrier = threading.Barrier(20)
+        results: list[Any] = []
+
+        def post() -> None:
+            barrier.wait()
+            results.append(
+                client.post(
+                    "/v1/generations",
+                    json={"content": ARTICLE, "platforms": ["threads"]},
+                    headers={**auth("user_storm"), "Idempotency-Key": "storm-1", **WAIT},
+                )
+            )
+
+        threads = [threading.Thread(target=post) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(r.status_code in (200, 202) for r in results), [r.text for r in results]
+        assert len({r.json()["id"] for r in results}) == 1
+        assert client.get("/v1/usage", headers=auth("user_storm")).json()["used"] == 1
+        other = client.post(
+            "/v1/generations",
+            json={"content": ARTICLE + " Different.", "platforms": ["threads"]},
+            headers={**auth("user_storm"), "Idempotency-Key": "storm-1"},
+        )
+        assert other.status_code == 409 and other.json()["code"] == "idempotency-key-reused"
 
 
 def test_a_database_at_a_closed_port_is_a_503_problem() -> None:

@@ -194,3 +194,16 @@ class UnknownPrice(InvalidInput):
             "_YEARLY variants); nothing was changed."
         )
         self.price_id = price_id
+
+
+class IdempotencyKeyReused(Conflict):
+    """The Idempotency-Key already started a generation for a different request."""
+
+    code = "idempotency-key-reused"
+
+    def __init__(self, generation_id: object) -> None:
+        self.generation_id = generation_id
+        super().__init__(
+            f"This Idempotency-Key already started generation {generation_id} with a "
+            "different request; use a new key for a new request."
+        )

@@ -164,6 +164,8 @@ class Generation:
     # The quota window this generation was charged in; None once refunded (or never charged).
     charged_reset_at: datetime | None = None
     completed_at: datetime | None = None
+    # The client's Idempotency-Key that started it (HTTP), if any.
+    idempotency_key: str | None = None
 
     @property
     def total_tokens_used(self) -> int:

@@ -131,6 +131,10 @@ class GenerationRepository(Protocol):
         """Like ``get``, and hold the row until the unit of work ends, so a
         read-modify-write (a regenerate) cannot lose a concurrent one's changes."""
 
+    def find_by_idempotency_key(self, user_id: uuid.UUID, key: str) -> Generation | None:
+        """The generation this user's Idempotency-Key started, if any. ``add`` raises
+        IdempotencyKeyReused (naming it) for a second generation with the same key."""
+
     def find_pending(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
         """The generation in flight for this request, if any (to join or report it)."""
 

@@ -22,8 +22,10 @@ from repurposeflow.domain.enums import GenerationStatus, Platform, Tone, UsageEv
 from repurposeflow.domain.errors import (
     GenerationBusy,
     GenerationNotFound,
+    IdempotencyKeyReused,
     InvalidInput,
     JobRejected,
+    RequestInFlight,
 )
 from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import Brief, Generation, TokenUsage, new_id, status_for
@@ -54,6 +56,22 @@ class RepurposeRequest:
     tone: str | Tone | None = None  # None: the user's default tone
     user_agent: str | None = None
     ip_address: str | None = None
+    # A client's key for retrying safely: the same key and request give the same
+    # generation; the same key with another request is IdempotencyKeyReused.
+    idempotency_key: str | None = None
+
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise InvalidInput(
+            f"An Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters."
+        )
+    return key
 
 
 @attrs.frozen
@@ -76,18 +94,60 @@ def start_generation(
 ) -> RepurposeResult:
     """Check every input, then either return the stored twin of this request (no
     charge) or reserve one unit and store a *pending* generation for ``run_generation``.
+
+    With an idempotency key, a request that races its twin (same key, or the same
+    request still running) gets that generation, uncharged; the same key with another
+    request raises IdempotencyKeyReused.
     """
     emit = on_progress or quiet
     # Every input check comes before the store is touched: a bad input changes nothing.
     source = check_input(request.text)
     platforms = parse_platforms(request.platforms)
     requested_tone = Tone.parse(request.tone) if request.tone is not None else None
-    input_hash = content_hash(source)
+    keyed = check_idempotency_key(request.idempotency_key) is not None
 
+    def attempt() -> RepurposeResult:
+        return _start(uow, engine, clock, request, source, platforms, requested_tone, emit)
+
+    try:
+        return attempt()
+    except (RequestInFlight, IdempotencyKeyReused):
+        if not keyed:
+            raise
+    # The twin that won has committed by now: its key (or it, still running) decides.
+    try:
+        return attempt()
+    except RequestInFlight as again:
+        if not isinstance(again.generation_id, uuid.UUID):
+            raise
+        with uow:
+            twin = uow.generations.get(again.generation_id)
+        if twin is None:
+            raise
+        return RepurposeResult(twin, cached=True)
+
+
+def _start(
+    uow: UnitOfWork,
+    engine: ContentEngine,
+    clock: Clock,
+    request: RepurposeRequest,
+    source: str,
+    platforms: tuple[Platform, ...],
+    requested_tone: Tone | None,
+    emit: ProgressListener,
+) -> RepurposeResult:
+    input_hash = content_hash(source)
     with uow:
         user = require_user(uow, request.clerk_user_id)
         tone = requested_tone or user.voice.default_tone
         key = request_key(input_hash, platforms, tone, engine.name, engine.model)
+        if request.idempotency_key is not None:
+            prior = uow.generations.find_by_idempotency_key(user.id, request.idempotency_key)
+            if prior is not None:
+                if prior.request_key != key:
+                    raise IdempotencyKeyReused(prior.id)
+                return RepurposeResult(prior, cached=True)
         cached = uow.generations.find_by_request_key(user.id, key)
         if cached is not None:
             uow.usage.add(
@@ -112,6 +172,7 @@ def start_generation(
             llm_model=engine.model,
             charged_reset_at=window,
             created_at=now,
+            idempotency_key=request.idempotency_key,
         )
         uow.generations.add(gen)
         uow.usage.add(

@@ -20,7 +20,12 @@ import attrs
 
 from repurposeflow.adapters.memory import queries
 from repurposeflow.domain.enums import GenerationStatus, Platform
-from repurposeflow.domain.errors import DuplicateUser, QuotaExhausted, RequestInFlight
+from repurposeflow.domain.errors import (
+    DuplicateUser,
+    IdempotencyKeyReused,
+    QuotaExhausted,
+    RequestInFlight,
+)
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -213,6 +218,10 @@ class MemoryGenerationRepository:
             twin = self.find_pending(generation.user_id, generation.request_key)
             if twin is not None:
                 raise RequestInFlight(twin.id)
+        if generation.idempotency_key:
+            prior = self.find_by_idempotency_key(generation.user_id, generation.idempotency_key)
+            if prior is not None:
+                raise IdempotencyKeyReused(prior.id)
         self._tx.put(self._rows, generation.id, generation)
 
     def get(self, generation_id: uuid.UUID) -> Generation | None:
@@ -220,6 +229,12 @@ class MemoryGenerationRepository:
 
     # Units of work hold the store's lock: a read is already a locked read.
     get_for_update = get
+
+    def find_by_idempotency_key(self, user_id: uuid.UUID, key: str) -> Generation | None:
+        return next(
+            (g for g in self._rows.values() if g.user_id == user_id and g.idempotency_key == key),
+            None,
+        )
 
     def find_pending(self, user_id: uuid.UUID, request_key: str) -> Generation | None:
         return next(

@@ -36,7 +36,12 @@ from repurposeflow.domain.enums import (
     UsageEventType,
     WebhookSource,
 )
-from repurposeflow.domain.errors import DuplicateUser, NotPermitted, RequestInFlight
+from repurposeflow.domain.errors import (
+    DuplicateUser,
+    IdempotencyKeyReused,
+    NotPermitted,
+    RequestInFlight,
+)
 from repurposeflow.domain.model import (
     Generation,
     HistoryCursor,
@@ -403,6 +408,7 @@ def _generation_values(gen: Generation) -> dict[str, Any]:
         "charged_reset_at": gen.charged_reset_at,
         "created_at": gen.created_at,
         "completed_at": gen.completed_at,
+        "idempotency_key": gen.idempotency_key,
     }
     for platform, column in _OUTPUT_COLUMN.items():
         output = gen.outputs.get(platform)
@@ -448,6 +454,7 @@ def _generation_from_row(row: sa.Row[Any]) -> Generation:
         ),
         charged_reset_at=m["charged_reset_at"],
         completed_at=m["completed_at"],
+        idempotency_key=m["idempotency_key"],
     )
 
 
@@ -473,6 +480,12 @@ class SqlGenerationRepository:
             with self._tx.savepoint():
                 inserted = self._tx.execute(statement).first() is not None
         except sa.exc.IntegrityError as exc:
+            # First: SQLite's "generations.idempotency_key" contains "generations.id".
+            if "idempotency_key" in _violated(exc) and generation.idempotency_key:
+                prior = self.find_by_idempotency_key(
+                    generation.user_id, generation.idempotency_key
+                )
+                raise IdempotencyKeyReused(prior.id if prior else "(archived)") from None
             if "pk_generations" in _violated(exc) or "generations.id" in _violated(exc):
                 raise ValueError(f"generation {generation.id} exists") from None
             raise
@@ -492,6 +505,14 @@ class SqlGenerationRepository:
         # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers.
         row = self._tx.execute(
             sa.select(generations).where(generations.c.id == generation_id).with_for_update()
+        ).first()
+        return _generation_from_row(row) if row else None
+
+    def find_by_idempotency_key(self, user_id: uuid.UUID, key: str) -> Generation | None:
+        row = self._tx.execute(
+            sa.select(generations).where(
+                generations.c.user_id == user_id, generations.c.idempotency_key == key
+            )
         ).first()
         return _generation_from_row(row) if row else None
 

@@ -134,6 +134,8 @@ def _generation_columns() -> list[sa.Column[Any]]:
         sa.Column("charged_reset_at", UTCDateTime()),
         sa.Column("created_at", UTCDateTime(), nullable=False, server_default=_now()),
         sa.Column("completed_at", UTCDateTime()),
+        # The client's Idempotency-Key (HTTP), unique per user among live generations.
+        sa.Column("idempotency_key", sa.String(255)),
     ]
 
 
@@ -171,6 +173,14 @@ sa.Index(
     unique=True,
     sqlite_where=generations.c.status == "pending",
     postgresql_where=generations.c.status == "pending",
+)
+sa.Index(
+    "uq_generations_user_idempotency_key",
+    generations.c.user_id,
+    generations.c.idempotency_key,
+    unique=True,
+    sqlite_where=generations.c.idempotency_key.isnot(None),
+    postgresql_where=generations.c.idempotency_key.isnot(None),
 )
 sa.Index("ix_generations_created_at", generations.c.created_at)
 sa.Index(

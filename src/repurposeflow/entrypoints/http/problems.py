@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from repurposeflow.domain.errors import (
     BillingUnavailable,
     Conflict,
     EngineError,
+    IdempotencyKeyReused,
     InputTooLarge,
     InvalidChoice,
     InvalidInput,
@@ -136,8 +138,10 @@ def domain_problem(
         headers["WWW-Authenticate"] = 'Bearer realm="repurposeflow"'
     elif isinstance(error, InvalidChoice):
         extra = {"valid": list(error.valid)}
-    elif isinstance(error, RequestInFlight):
+    elif isinstance(error, RequestInFlight | IdempotencyKeyReused):
         extra = {"generation_id": str(error.generation_id)}
+        if isinstance(error.generation_id, uuid.UUID):
+            headers["Location"] = f"/v1/generations/{error.generation_id}"
     if isinstance(error, StoreUnavailable):
         # The driver's text can name hosts and users: log it, tell the client less.
         log.error("store unavailable: %s", error.message)

@@ -88,6 +88,15 @@ def create_generation(
         str | None,
         Header(description="`wait=N`: answer when done if within N seconds (RFC 7240)."),
     ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Retry safely: the same key with the same body returns the same "
+            "generation (no second charge); the same key with another body is a 409.",
+        ),
+    ] = None,
 ) -> GenerationOut:
     """Reserves one generation of the monthly quota and answers `202 Accepted` with the
     pending resource and its `Location`; the work runs in the background. Follow it at
@@ -106,14 +115,11 @@ def create_generation(
         tone=body.tone,
         user_agent=caller.user_agent,
         ip_address=caller.ip_address,
+        idempotency_key=idempotency_key,
     )
     started = start_generation(uow, engine, app.clock, request)
     gen = started.generation
     response.headers["Location"] = _location(gen.id)
-    if started.cached:
-        response.status_code = 200
-        return GenerationOut.of(gen, cached=True)
-
     wait = _wait_seconds(prefer, state.settings.max_wait_seconds)
     finished = threading.Event()
 
@@ -125,14 +131,18 @@ def create_generation(
         gen.id, caller.clerk_user_id, engine.name, caller.user_agent, caller.ip_address
     )
     with state.hub.subscribe(gen.id, on_event):
-        enqueue_generation(uow, app.clock, state.jobs, job)
-        if wait and finished.wait(wait):
+        if not started.cached:
+            enqueue_generation(uow, app.clock, state.jobs, job)
+        elif wait and gen.status is GenerationStatus.PENDING:
+            # Joined a run already going: it may have ended before we subscribed.
+            gen = history.get_generation(uow, caller.clerk_user_id, gen.id)
+        if wait and gen.status is GenerationStatus.PENDING and finished.wait(wait):
             gen = history.get_generation(uow, caller.clerk_user_id, gen.id)
     if wait:
         response.headers["Preference-Applied"] = f"wait={wait}"
     if gen.status is not GenerationStatus.PENDING:
         response.status_code = 200
-    return GenerationOut.of(gen)
+    return GenerationOut.of(gen, cached=started.cached)
 
 
 @router.get(
