@@ -151,7 +151,8 @@ def test_a_person_may_change_profile_and_preferences(people):
         "UPDATE webhook_events SET processed = true",
         "INSERT INTO usage_daily (day, user_id, event_type, events, platforms, tokens,"
         " cost_usd) VALUES (current_date, :me, 'generation_started', 1, 1, 0, 0)",
-        "INSERT INTO generations_archive SELECT *, now() FROM generations WHERE false",
+        "INSERT INTO generations_archive (id, user_id)"
+        " SELECT id, user_id FROM generations WHERE false",
         "DELETE FROM generations WHERE user_id = :me",
         "DELETE FROM usage_logs WHERE user_id = :me",
         "DELETE FROM users WHERE id = :me",

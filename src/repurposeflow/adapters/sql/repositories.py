@@ -482,9 +482,7 @@ class SqlGenerationRepository:
         except sa.exc.IntegrityError as exc:
             # First: SQLite's "generations.idempotency_key" contains "generations.id".
             if "idempotency_key" in _violated(exc) and generation.idempotency_key:
-                prior = self.find_by_idempotency_key(
-                    generation.user_id, generation.idempotency_key
-                )
+                prior = self.find_by_idempotency_key(generation.user_id, generation.idempotency_key)
                 raise IdempotencyKeyReused(prior.id if prior else "(archived)") from None
             if "pk_generations" in _violated(exc) or "generations.id" in _violated(exc):
                 raise ValueError(f"generation {generation.id} exists") from None
