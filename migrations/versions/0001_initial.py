@@ -392,8 +392,18 @@ def _postgresql_upgrade() -> None:
     op.execute(
         f"""
         DO $$
+        DECLARE attempt integer;
         BEGIN
-          EXECUTE format('GRANT {APP_ROLE}, {SYSTEM_ROLE} TO %I', current_user);
+          -- Memberships are cluster-wide rows that another database's migration may be
+          -- changing at this moment ("tuple concurrently updated"): retry a few times.
+          FOR attempt IN 1..20 LOOP
+            BEGIN
+              EXECUTE format('GRANT {APP_ROLE}, {SYSTEM_ROLE} TO %I', current_user);
+              EXIT;
+            EXCEPTION WHEN internal_error OR deadlock_detected THEN
+              PERFORM pg_sleep(0.05 * attempt);
+            END;
+          END LOOP;
         EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN NULL;
         END $$
         """

@@ -244,11 +244,15 @@ def _postgresql_upgrade() -> None:
     # A web login is a member of the app role only. 0001 granted both roles to the
     # role that migrates (a trusted one); nobody else that can act as the app may also
     # act as the system.
-    op.execute(f"REVOKE {SYSTEM_ROLE} FROM {APP_ROLE}")
+    # Role memberships are cluster-wide rows: migrations of other databases on the same
+    # server may change them at the same moment ("tuple concurrently updated"), so each
+    # change is retried a few times.
     op.execute(
         f"""
         DO $$
-        DECLARE r record;
+        DECLARE
+          r record;
+          attempt integer;
         BEGIN
           FOR r IN
             SELECT m.rolname FROM pg_auth_members am
@@ -256,9 +260,16 @@ def _postgresql_upgrade() -> None:
               JOIN pg_roles g ON g.oid = am.roleid
              WHERE g.rolname = '{SYSTEM_ROLE}'
                AND m.rolname <> current_user
-               AND pg_has_role(m.oid, '{APP_ROLE}', 'MEMBER')
+               AND (m.rolname = '{APP_ROLE}' OR pg_has_role(m.oid, '{APP_ROLE}', 'MEMBER'))
           LOOP
-            EXECUTE format('REVOKE {SYSTEM_ROLE} FROM %I', r.rolname);
+            FOR attempt IN 1..20 LOOP
+              BEGIN
+                EXECUTE format('REVOKE {SYSTEM_ROLE} FROM %I', r.rolname);
+                EXIT;
+              EXCEPTION WHEN internal_error OR deadlock_detected THEN
+                PERFORM pg_sleep(0.05 * attempt);
+              END;
+            END LOOP;
           END LOOP;
         EXCEPTION WHEN insufficient_privilege THEN
           RAISE WARNING 'could not revoke {SYSTEM_ROLE} from members of {APP_ROLE}: '
