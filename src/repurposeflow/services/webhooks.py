@@ -20,7 +20,12 @@ from datetime import datetime
 
 from repurposeflow.domain.enums import WebhookSource
 from repurposeflow.domain.errors import NotConfigured, NotFound, StoreUnavailable
-from repurposeflow.domain.external import BillingEvent, IdentityEvent
+from repurposeflow.domain.external import (
+    BillingEvent,
+    BillingEventKind,
+    IdentityEvent,
+    IdentityEventKind,
+)
 from repurposeflow.domain.model import WebhookEvent, new_id
 from repurposeflow.domain.ports import (
     BillingGateway,
@@ -113,8 +118,9 @@ class WebhookInbox:
         except StoreUnavailable:
             raise  # the row stays unprocessed; replay picks it up
         except Exception as exc:  # any failure is kept on the row for replay
-            error = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
-            error = error[:MAX_ERROR_CHARS]
+            # The first line only: a driver's message goes on with the SQL and parameters.
+            detail = (getattr(exc, "message", None) or str(exc)).strip().splitlines()
+            error = f"{type(exc).__name__}: {detail[0] if detail else ''}"[:MAX_ERROR_CHARS]
             with self._uow() as uow:
                 uow.webhooks.mark_failed(event_id, error)
                 uow.commit()
@@ -124,7 +130,6 @@ class WebhookInbox:
         return WebhookReceipt(source, event_id, stored.event_type, outcome)
 
     def _apply(self, stored: WebhookEvent) -> WebhookOutcome:
-        ignored: bool
         if WebhookSource(stored.source) is WebhookSource.STRIPE:
             gateway = self._billing_gateway()
             billing_event: BillingEvent = gateway.read_event(stored.payload)
@@ -135,18 +140,19 @@ class WebhookInbox:
                 else None
             )
             with self._uow() as uow:
-                note = apply_billing_event(
+                apply_billing_event(
                     uow, gateway, billing_event, now=self._clock.now(), fetched=fetched
                 )
                 uow.webhooks.mark_processed(stored.event_id, self._clock.now())
                 uow.commit()
+            ignored = billing_event.kind is BillingEventKind.IGNORED
         else:
             identity_event: IdentityEvent = self._identity_verifier().read_event(stored.payload)
             with self._uow() as uow:
-                note = apply_identity_event(uow, identity_event, now=self._clock.now())
+                apply_identity_event(uow, identity_event, now=self._clock.now())
                 uow.webhooks.mark_processed(stored.event_id, self._clock.now())
                 uow.commit()
-        ignored = note == "ignored"
+            ignored = identity_event.kind is IdentityEventKind.IGNORED
         return WebhookOutcome.IGNORED if ignored else WebhookOutcome.PROCESSED
 
     # --- replay and listing ------------------------------------------------------------------
