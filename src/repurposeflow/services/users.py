@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import attrs
 
 from repurposeflow.domain.enums import SubscriptionStatus, Tier, Tone
-from repurposeflow.domain.errors import DuplicateUser, InvalidInput, UserNotFound
+from repurposeflow.domain.errors import InvalidInput, UserNotFound
 from repurposeflow.domain.identity import check_clerk_user_id, check_email, check_full_name
 from repurposeflow.domain.model import User, VoiceSettings
 from repurposeflow.domain.platforms import INSTAGRAM_HARD_HASHTAG_CAP
@@ -77,20 +77,19 @@ def sign_in(
         user = uow.users.get_by_clerk_id(clerk_user_id)
     if user is not None:
         return user
-    try:
-        return ensure_user(
-            uow,
-            clock,
-            clerk_user_id=clerk_user_id,
-            email=email or f"{clerk_user_id}@users.invalid",
-            full_name=full_name,
-        )
-    except DuplicateUser:
-        # A concurrent first request created the account a moment ago.
-        with uow:
-            user = uow.users.get_by_clerk_id(clerk_user_id)
-        if user is None:
-            raise
+    clerk_user_id = check_clerk_user_id(clerk_user_id)
+    new = User.create(
+        clerk_user_id=clerk_user_id,
+        email=check_email(email or f"{clerk_user_id}@users.invalid"),
+        full_name=check_full_name(full_name),
+        now=clock.now(),
+    )
+    with uow:
+        # Insert or nothing: a concurrent first request, or Clerk's user.created arriving
+        # at the same moment, keeps its row as it is (never the placeholder over a real
+        # address).
+        user = uow.users.add_if_absent(new)
+        uow.commit()
         return user
 
 
