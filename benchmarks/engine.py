@@ -4,6 +4,7 @@ measured in a fresh process), against the ~1,000-word example."""
 from __future__ import annotations
 
 import multiprocessing
+import re
 import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -16,13 +17,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def long_article(words: int) -> str:
+    """The example's paragraphs over and over, every sentence of a repeat made unique
+    (the engine memoises per sentence, so verbatim repeats would be nearly free)."""
     from repurposeflow.domain.text import check_input
 
     example = check_input((ROOT / "examples" / "blog-post.md").read_text(encoding="utf-8"))
     paragraphs = [p for p in example.split("\n\n") if len(p.split()) > 20]
     parts: list[str] = []
-    while sum(len(p.split()) for p in parts) < words:
-        parts.append(f"{paragraphs[len(parts) % len(paragraphs)]} Note {len(parts)}.")
+    count = 0
+    while count < words:
+        n = len(parts)
+        paragraph = paragraphs[n % len(paragraphs)]
+        if n >= len(paragraphs):
+            rounds = n // len(paragraphs)
+            sentences = re.split(r"(?<=[.!?])\s+", paragraph)
+            paragraph = " ".join(
+                f"{sentence.rstrip('.!?')}, as note {rounds}.{i} puts it." if sentence else ""
+                for i, sentence in enumerate(sentences)
+            )
+        parts.append(paragraph)
+        count += len(paragraph.split())
     return check_input("\n\n".join(parts))
 
 

@@ -250,17 +250,24 @@ def round_trip_ms(side: Side, n: int) -> float:
 
 
 def _explain(conn: psycopg.Connection[Any], user_id: uuid.UUID, clerk: str) -> dict[str, str]:
-    plans = {}
-    rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {HISTORY_SQL}", (user_id,))
-    plans["history raw"] = "\n".join(r[0] for r in rows)
+    """EXPLAIN ANALYZE of every raw query, and of the history page as the app role."""
+
+    def plan(sql: str, params: tuple[Any, ...]) -> str:
+        rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
+        return "\n".join(r[0] for r in rows)
+
+    now = datetime.now(UTC)
+    plans = {"history raw": plan(HISTORY_SQL, (user_id,)), "usage raw": plan(USAGE_SQL, (clerk,))}
+    for name, sql in STATS_SQL.items():
+        since = (now - timedelta(days=STATS_SINCE[name]),) if name in STATS_SINCE else ()
+        plans[f"stats {name} raw"] = plan(sql, since)
     with conn.transaction():
         conn.execute(
             "SELECT set_config('role', 'repurposeflow_app', true),"
             " set_config('app.current_user_id', %s, true)",
             (clerk,),
         )
-        rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {HISTORY_SQL}", (user_id,))
-        plans["history as the app role (row-level security)"] = "\n".join(r[0] for r in rows)
+        plans["history as the app role (row-level security)"] = plan(HISTORY_SQL, (user_id,))
     return plans
 
 

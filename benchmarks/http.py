@@ -49,14 +49,23 @@ def _wait_until_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 60
     raise TimeoutError(f"nothing listening on port {port}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def _server(argv: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+def _server(argv: list[str], env: dict[str, str], port: int) -> Iterator[int]:
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_until_up(port, proc)
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         try:
@@ -108,16 +117,22 @@ async def _load(port: int, request: Callable[[], bytes], seconds: float) -> Coun
     return statuses
 
 
-def requests_per_second(port: int, request: Callable[[], bytes], seconds: float) -> float:
+def requests_per_second(
+    port: int, request: Callable[[], bytes], seconds: float, pid: int | None = None
+) -> tuple[float, float]:
+    """(requests/s, server CPU ms per request): the CPU figure holds still when this
+    shared machine is busy; requests/s does not."""
     asyncio.run(_load(port, request, min(1.0, seconds / 3)))  # warm up
+    cpu = _cpu_seconds(pid) if pid else 0.0
     started = time.perf_counter()
     statuses = asyncio.run(_load(port, request, seconds))
     elapsed = time.perf_counter() - started
+    cpu = (_cpu_seconds(pid) - cpu) if pid else 0.0
     good = sum(n for status, n in statuses.items() if status < 300)
     bad = {s: n for s, n in statuses.items() if s >= 300}
     if bad:
         raise RuntimeError(f"error responses under load: {bad}")
-    return good / elapsed
+    return good / elapsed, cpu * 1000 / max(good, 1)
 
 
 def _post_request() -> Callable[[], bytes]:
@@ -140,13 +155,16 @@ def _get_request() -> bytes:
     return b"GET /v1/generations?limit=20 HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
-def _measure(port: int, seconds: float) -> tuple[float, float]:
-    post = requests_per_second(port, _post_request(), seconds)
-    get = requests_per_second(port, lambda: _get_request(), seconds)
+Rates = tuple[tuple[float, float], tuple[float, float]]  # (POST, GET) x (req/s, CPU ms)
+
+
+def _measure(port: int, pid: int, seconds: float) -> Rates:
+    post = requests_per_second(port, _post_request(), seconds, pid)
+    get = requests_per_second(port, lambda: _get_request(), seconds, pid)
     return post, get
 
 
-def _ours(database_url: str, home: str, seconds: float) -> tuple[float, float]:
+def _ours(database_url: str, home: str, seconds: float) -> Rates:
     engine = make_engine(database_url)
     ensure_schema(engine)
     clock = SystemClock()
@@ -164,8 +182,8 @@ def _ours(database_url: str, home: str, seconds: float) -> tuple[float, float]:
         "REPURPOSEFLOW_RATE_LIMIT_USER": "10000000/minute",
         "REPURPOSEFLOW_DEV_USER": USER,
     }
-    with _server(_uvicorn("benchmarks.http_app:app", port, "--factory"), env, port):
-        return _measure(port, seconds)
+    with _server(_uvicorn("benchmarks.http_app:app", port, "--factory"), env, port) as pid:
+        return _measure(port, pid, seconds)
 
 
 def _uvicorn(target: str, port: int, *extra: str) -> list[str]:
@@ -184,10 +202,10 @@ def _uvicorn(target: str, port: int, *extra: str) -> list[str]:
     ]
 
 
-def _bare(seconds: float) -> tuple[float, float]:
+def _bare(seconds: float) -> Rates:
     port = _free_port()
-    with _server(_uvicorn("benchmarks.bare_app:app", port), dict(os.environ), port):
-        return _measure(port, seconds)
+    with _server(_uvicorn("benchmarks.bare_app:app", port), dict(os.environ), port) as pid:
+        return _measure(port, pid, seconds)
 
 
 def http_figures(*, quick: bool) -> list[Figure]:
@@ -198,35 +216,34 @@ def http_figures(*, quick: bool) -> list[Figure]:
     except ImportError as exc:
         return [not_measured("HTTP", f"the HTTP API is not installed ({exc})")]
     seconds = 1.0 if quick else 5.0
-    bare_post, bare_get = _bare(seconds)
-    stores: list[tuple[str, float, float]] = []
+    bare = _bare(seconds)
+    stores: list[tuple[str, Rates]] = []
     with tempfile.TemporaryDirectory() as home:
-        post, get = _ours(f"sqlite:///{home}/bench.db", home, seconds)
-        stores.append(("SQLite", post, get))
+        stores.append(("SQLite", _ours(f"sqlite:///{home}/bench.db", home, seconds)))
         if not quick and pg.available() is None:
             with pg.throwaway_database() as url:
-                post, get = _ours(url.render_as_string(hide_password=False), home, seconds)
-                stores.append(("PostgreSQL", post, get))
+                rates = _ours(url.render_as_string(hide_password=False), home, seconds)
+                stores.append(("PostgreSQL", rates))
     figures = []
-    for store, post, get in stores:
-        figures.append(
-            Figure(
-                f"HTTP POST /v1/generations, {store}",
-                post,
-                "req/s",
-                bare_post,
-                "bare FastAPI POST",
-                note=f"Prefer: wait, instant scripted engine, {CONNECTIONS} connections",
+    for store, rates in stores:
+        for (label, what), (rate, cpu), (bare_rate, bare_cpu) in zip(
+            (
+                ("POST /v1/generations", "Prefer: wait, instant scripted engine"),
+                ("GET /v1/generations (20 items)", f"uvicorn, 1 worker, {CONNECTIONS} connections"),
+            ),
+            rates,
+            bare,
+            strict=True,
+        ):
+            figures.append(
+                Figure(
+                    f"HTTP {label}, {store}",
+                    rate,
+                    "req/s",
+                    bare_rate,
+                    f"bare FastAPI {label.split()[0]}",
+                    note=f"{what}; server CPU {cpu:.1f} ms/request (bare {bare_cpu:.2f})",
+                    details={"server_cpu_ms_per_request": cpu, "bare_cpu_ms": bare_cpu},
+                )
             )
-        )
-        figures.append(
-            Figure(
-                f"HTTP GET /v1/generations (20 items), {store}",
-                get,
-                "req/s",
-                bare_get,
-                "bare FastAPI GET",
-                note=f"uvicorn, 1 worker; {seconds:.0f} s each",
-            )
-        )
     return figures
