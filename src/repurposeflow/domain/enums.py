@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Self
+
+_WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 class _Choice(enum.StrEnum):
@@ -29,7 +32,9 @@ class _Choice(enum.StrEnum):
 
     @classmethod
     def _label(cls) -> str:
-        return cls.__name__.lower()
+        """How an error names the choice: the class name in words (UsageEventType ->
+        "usage event type")."""
+        return _WORD_START.sub(" ", cls.__name__).lower()
 
 
 class Tier(_Choice):
@@ -47,10 +52,6 @@ class SubscriptionStatus(_Choice):
     INCOMPLETE_EXPIRED = "incomplete_expired"
     UNPAID = "unpaid"
     PAUSED = "paused"
-
-    @classmethod
-    def _label(cls) -> str:
-        return "subscription status"
 
 
 class Platform(_Choice):
@@ -75,10 +76,6 @@ class GenerationStatus(_Choice):
     PARTIAL = "partial"
     FAILED = "failed"
 
-    @classmethod
-    def _label(cls) -> str:
-        return "generation status"
-
 
 class UsageEventType(_Choice):
     GENERATION_STARTED = "generation_started"
@@ -89,27 +86,15 @@ class UsageEventType(_Choice):
     GENERATION_REFUNDED = "generation_refunded"
     PLATFORM_REGENERATED = "platform_regenerated"
 
-    @classmethod
-    def _label(cls) -> str:
-        return "usage event type"
-
 
 class WebhookSource(_Choice):
     STRIPE = "stripe"
     CLERK = "clerk"
 
-    @classmethod
-    def _label(cls) -> str:
-        return "webhook source"
-
 
 class BillingInterval(_Choice):
     MONTH = "month"
     YEAR = "year"
-
-    @classmethod
-    def _label(cls) -> str:
-        return "billing interval"
 
 
 # People type "x" for the platform formerly known as Twitter.
