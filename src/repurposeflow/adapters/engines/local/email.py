@@ -15,16 +15,18 @@ from repurposeflow.domain.platforms import EmailOutput
 
 def write(w: Writer) -> EmailOutput:
     subject_fits = chars(pf.EMAIL_MAX_SUBJECT)
+    # Subject and preheader announce the body; they do not use its sentences up.
+    before = set(w.used)
     # The title (or its subject part), else the piece's best line that fits whole.
     subject = w.headline(subject_fits) or w.lead(subject_fits, neutral=True)
-
+    w.used = set(before)
     # The point first, with the line that completes it.
     opening = [w.lead(chars(400), neutral=True)]
+    body_used = set(w.used)
     teaser = w.text_of(w.take(1, chars(pf.EMAIL_PREHEADER_RANGE[1])))
     preheader = _preheader(w, [*teaser, *opening])
-    points = [
-        fit.shorten(t, chars(240)) for t in w.text_of(w.take(w.body_size(5, 3, 5), spread=True))
-    ]
+    w.used = body_used
+    points = w.text_of(w.take(w.body_size(5, 3, 5), chars(240), spread=True))
     tail = int(len(w.doc.sentences) * 0.65)
     closing = w.text_of(w.take(1, chars(400), where=lambda s: s.index >= tail))
     parts = [w.phrase("email_greeting")]
@@ -61,6 +63,13 @@ def _preheader(w: Writer, candidates: list[str]) -> str:
             return both
     own, spares = phrases(w.doc.language, "preheader_pad", w.tone)
     pads = [p for p in (pad, *own, *spares) if p and w.allowed(p)]
+    short = [c for c in candidates if char_count(c) < low]
+    for extra in dict.fromkeys(pads):
+        for text in [*short, ""]:
+            joined = fit.join([text, extra], w.cjk)
+            if low <= char_count(joined) <= high:
+                return joined
+    # Nothing whole fits (every pad banned): the last resort is a cut.
     text = candidates[0] if candidates else ""
     for extra in dict.fromkeys(pads):
         text = fit.shorten(fit.join([text, extra], w.cjk), fits)

@@ -45,8 +45,8 @@ _EN: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     # Frames a TikTok hook: always followed by a sentence of the source, never alone.
     "hook_frame": {
         _C: ("Real talk:", "Quick story:", "Okay, so:"),
-        _E: ("Quick lesson:", "Here's how it works:", "The short version:"),
-        _O: ("My take:", "Hot take:", "Here's where I stand:"),
+        _E: ("Quick lesson:", "How it works:", "The short version:"),
+        _O: ("My take:", "Hot take:", "Where I stand:"),
         _A: ("The short version:", "Key point:", "In one line:"),
     },
     "tiktok_cta": {

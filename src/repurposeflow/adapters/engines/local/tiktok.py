@@ -6,7 +6,13 @@ from __future__ import annotations
 from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.phrases import phrases
 from repurposeflow.adapters.engines.local.ranking import leans_back
-from repurposeflow.adapters.engines.local.writer import Writer, chars, not_question, unique
+from repurposeflow.adapters.engines.local.writer import (
+    Writer,
+    chars,
+    key,
+    not_question,
+    unique,
+)
 from repurposeflow.domain.platforms import TikTokOutput
 
 
@@ -19,6 +25,15 @@ def write(w: Writer) -> TikTokOutput:
     spoken = chars(150)
     fits = chars(110)
     hooks = [_spoken(w.lead(fits, w.uses_title()))]
+    if len(w.pool) < 6:
+        # A short note: its lines are the talking points; the other hooks frame them.
+        hooks = _framed_hooks(w, hooks)
+        points = [_spoken(s.text) for s in w.doc.sentences if w.allowed(s.text)]
+        points = [p for p in unique([*hooks, *points])[len(hooks) :] if spoken(p)]
+        if len(points) < 3:
+            points = _stretch_points(w, points, hooks)
+        cta = w.phrase("tiktok_cta")
+        return TikTokOutput(hooks=hooks, talking_points=points[:5], cta=cta, hashtags=w.tags[:4])
     # The other hooks are the piece's next strongest lines, or a question it asks when
     # that is among them.
     top = {s.index for s in w.neutral[:12]}
@@ -49,15 +64,15 @@ def _framed_hooks(w: Writer, hooks: list[str]) -> list[str]:
     lines = [s.text for s in sorted(w.doc.sentences, key=lambda s: s.index)]
     lines = [_spoken(t) for t in lines if w.allowed(t)]
     out = list(hooks)
-    for offset in range(6):
+    framed = [line for line in lines if not any(key(line) in key(h) for h in out)]
+    framed += [line for line in lines if line not in framed]  # then reuse, differently framed
+    for offset, line in enumerate(framed):
         if len(out) >= 3:
             break
         frame = w.phrase("hook_frame", offset, avoid=[])
-        for line in lines:
-            candidate = fit.join([frame, line], w.cjk) if frame else line
-            if chars(150)(candidate) and candidate not in out:
-                out = unique([*out, candidate])
-                break
+        candidate = fit.join([frame, line], w.cjk) if frame else line
+        if chars(150)(candidate):
+            out = unique([*out, candidate])
     for offset in range(3):  # a note of a single short line: the last resort
         if len(out) < 3:
             out = unique([*out, w.phrase("last_resort", offset, avoid=out)])
@@ -71,7 +86,9 @@ def _stretch_points(w: Writer, points: list[str], hooks: list[str]) -> list[str]
     for s in sorted(w.doc.sentences, key=lambda s: s.index):
         if not w.allowed(s.text):
             continue
-        pieces = [c for c in fit.clauses(_spoken(s.text)) if not leans_back(c)]
+        pieces = [
+            c for c in fit.clauses(_spoken(s.text)) if not leans_back(c) and len(c.split()) >= 5
+        ]
         candidates.extend(pieces if len(pieces) > 1 else [_spoken(s.text)])
     for role in ("filler_point", "last_resort"):
         own, spares = phrases(w.doc.language, role, w.tone)

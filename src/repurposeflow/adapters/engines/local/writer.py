@@ -257,9 +257,10 @@ class Writer:
                 self.used.add(s.index)
         return sorted(chosen, key=lambda s: s.index)
 
-    def lead(self, fits: Fits, use_title: bool = False, neutral: bool = False) -> str:
-        """The opening line: the title, the best sentence that fits, or the best one
-        shortened. ``neutral`` ranks without the tone's nudge."""
+    def lead(self, fits: Fits, use_title: bool = False, neutral: bool = True) -> str:
+        """The opening line: the title, or the piece's best sentence that fits whole
+        (ranked without the tone's nudge unless ``neutral`` is False: a hook carries
+        the point whatever the tone)."""
         pool = self.neutral if neutral else self.pool
         if use_title:
             headline = self.headline(fits)
