@@ -113,7 +113,7 @@ _STRONG_CLAIM: dict[str, re.Pattern[str]] = {
         r"\b(?:is not|isn't|are not|aren't|will not|won't|does not|doesn't|"
         r"is never|the (?:lesson|point|key|goal|trick|secret|truth|real problem)|"
         r"turns out|that's the point|most of the battle|are different|is different|"
-        r"the (?:fix|answer|problem|whole point|real \w+) is|what matters)\b"
+        r"the (?:whole point|real \w+) is|what matters)\b"
     ),
     "es": re.compile(r"\b(?:no es|no son|el objetivo|la clave|la lección|el secreto)\b"),
     "de": re.compile(r"\b(?:ist nicht|sind nicht|ist kein|das ziel|der punkt|die lektion|fazit)\b"),

@@ -85,7 +85,8 @@ CLAIM_CUE_WORDS = frozenset(
 # Irregular English past tenses: the story of what happened, not its point.
 PAST_EN = frozenset(
     [ "became", "began", "felt", "had", "knew", "saw", "spent", "thought", "told",
-     "took", "was", "went", "were"]
+     "took", "was", "went", "were", "taught", "brought", "built", "wrote", "made", "got", "gave",
+     "found", "left", "kept", "ran", "said", "sent", "won", "lost"]
 )  # fmt: skip
 
 # Words yake ranks high in many texts that make limp hashtags on their own.

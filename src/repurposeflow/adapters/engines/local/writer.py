@@ -18,7 +18,7 @@ from repurposeflow.adapters.engines.local.phrases import phrases
 from repurposeflow.adapters.engines.local.ranking import leans_back
 from repurposeflow.adapters.engines.local.sentences import Sentence, unbalanced
 from repurposeflow.adapters.engines.local.style import Style
-from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS, GENERIC_TAGS
+from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS, GENERIC_TAGS, PAST_EN
 from repurposeflow.domain.enums import Tone
 from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.model import Brief
@@ -75,6 +75,8 @@ _POINTS_BACK = re.compile(
     r"(?i)^(?:\S+\s+){0,5}?(?:(?:this|these|those|such)\s+(?!is\b|was\b|are\b|were\b|"
     r"means?\b|will\b|year\b|week\b|month\b|morning\b|time\b|post\b|guide\b)[a-z]+|"
     r"(?:eso|esto|ello|dies|dieses|diese|cela|ça)\b)"
+    # "The fix is…" answers a problem named before it.
+    r"|(?i:^the (?:fix|answer|solution|problem|reason|result|difference|catch) (?:is|was)\b)"
 )
 # Infinitives and past forms make limp tags in Spanish and French ("#dejar", "#aprendí").
 _VERB_ENDINGS = {"es": ("ar", "er", "ir", "í", "é", "ó"), "fr": ("er", "ir", "é")}
@@ -394,7 +396,7 @@ class Writer:
                 continue
             if all(t in EVERYDAY_WORDS or t in GENERIC_TAGS for t in tokens):
                 continue
-            if english and tokens[-1].endswith(("ed", "ly")):
+            if english and (tokens[-1].endswith(("ed", "ly")) or tokens[-1] in PAST_EN):
                 continue  # verbs and adverbs make odd tags ("#StartedTracking")
             verbs = _VERB_ENDINGS.get(self.doc.language)
             if verbs and len(tokens) == 1 and tokens[0].endswith(verbs):
