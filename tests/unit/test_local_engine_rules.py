@@ -300,6 +300,10 @@ def test_meta_text_is_never_content() -> None:
                      "hi friends", "warmly", "grab a coffee", "see you in two weeks",
                      "thanks for having me", "subscribe", "if you liked this"):  # fmt: skip
             assert meta not in text, (name, meta)
+    # A links roundup is housekeeping: its lines are not content, its link still counts.
+    housekeeping = "We use the native analytics export, nothing fancy."
+    assert housekeeping not in [s.text for s in doc("newsletter-issue.md").sentences]
+    assert "https://slowgrowth.example.com/pricing-teardown" in doc("newsletter-issue.md").links
     # The point after a framing opener stays.
     sentences = [s.text for s in doc("newsletter-issue.md").sentences]
     assert "Frequency is a cost you pay, not a result you get." in sentences

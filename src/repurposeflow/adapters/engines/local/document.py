@@ -142,6 +142,25 @@ def _steps(blocks: list[Block]) -> tuple[str, ...]:
     return tuple(steps) if len(steps) >= 2 and numbers == list(range(1, len(numbers) + 1)) else ()
 
 
+# A newsletter's links roundup or notices: housekeeping, not the piece's argument.
+_HOUSEKEEPING = re.compile(
+    r"(?i)^(?:worth (?:your time|reading)|links?|reading list|what i'?m reading|elsewhere|"
+    r"housekeeping|announcements?|in other news|quick links|odds and ends|also this week|"
+    r"further reading|related|resources|sponsors?|p\.?s\.?)\b"
+)
+
+
+def _housekeeping_sections(blocks: list[Block]) -> frozenset[int]:
+    sections: set[int] = set()
+    section = 0
+    for block in blocks:
+        if block.kind == "heading":
+            section += 1
+            if _HOUSEKEEPING.match(block.text):
+                sections.add(section)
+    return frozenset(sections)
+
+
 def _interviewer(sentences: list[Sentence]) -> str | None:
     """In a transcript with two or more speakers, the one who mostly asks: their
     questions frame the talk, the answers carry it."""
@@ -189,8 +208,11 @@ def read_document(source: str) -> Document:
     cjk = language in CJK_LANGS
     all_sentences = split_sentences(blocks, language)
     host = _interviewer(all_sentences)
+    aside = _housekeeping_sections(blocks)
     sentences = [
-        s for s in all_sentences if usable(s, cjk) and (host is None or s.speaker != host)
+        s
+        for s in all_sentences
+        if usable(s, cjk) and (host is None or s.speaker != host) and s.section not in aside
     ] or all_sentences
     headings = [b.text for b in blocks if b.kind == "heading"]
     title = markup.title or _title(blocks)
@@ -214,7 +236,14 @@ def read_document(source: str) -> Document:
         keywords=tuple(keywords),
         names=_names(blocks, all_sentences, keywords),
         steps=_steps(blocks),
-        links=tuple(dict.fromkeys(u.rstrip(".,;:!?`") for u in URL.findall(prose))),
+        links=tuple(
+            dict.fromkeys(
+                u.rstrip(".,;:!?`")
+                for s in all_sentences
+                if usable(s, cjk) and (host is None or s.speaker != host)
+                for u in URL.findall(s.text)
+            )
+        ),
         text=prose.lower(),
         word_counts=Counter(_WORDS.findall(prose.lower())),
     )
