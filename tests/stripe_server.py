@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,12 +19,15 @@ class StripeStandIn:
         self.requests: list[tuple[str, str, dict[str, str], dict[str, str]]] = []
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.fail_with: tuple[int, dict[str, Any]] | None = None
+        self.delay_seconds = 0.0
         self.url = ""
 
     def handle(
         self, method: str, path: str, form: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         self.requests.append((method, path, form, headers))
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
         if self.fail_with is not None:
             return self.fail_with
         if method == "POST" and path == "/v1/checkout/sessions":
@@ -79,7 +83,11 @@ def stripe_stand_in() -> Iterator[StripeStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that gave up (the timeout test) is not news
+
+    server = Server(("127.0.0.1", 0), Handler)
     stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()

@@ -168,6 +168,18 @@ def test_stripe_errors_become_one_clear_domain_error(gateway, stand_in):
         gateway.create_portal_session(stripe_customer_id="cus_1", return_url="r")
 
 
+def test_a_slow_stripe_is_a_clear_error_after_the_timeout(stand_in):
+    gateway = StripeBillingGateway(
+        StripeSettings(
+            secret_key="sk_test_1", api_base=stand_in.url, max_network_retries=0,
+            timeout_seconds=0.2,
+        )
+    )  # fmt: skip
+    stand_in.delay_seconds = 1.0
+    with pytest.raises(BillingUnavailable, match="Stripe could not fetch subscription sub_1"):
+        gateway.fetch_subscription("sub_1")
+
+
 # --- webhooks -----------------------------------------------------------------------------------
 
 

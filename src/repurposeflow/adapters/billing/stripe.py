@@ -58,6 +58,8 @@ class StripeSettings:
     prices: Mapping[tuple[Tier, BillingInterval], str] = attrs.field(factory=dict)
     api_base: str | None = None  # e.g. a local stand-in server in tests
     max_network_retries: int = 2
+    # Per request: a webhook waiting on a fetch must answer well within Stripe's own timeout.
+    timeout_seconds: float = 15.0
 
 
 # --- reading Stripe JSON ---------------------------------------------------------------
@@ -259,7 +261,7 @@ class StripeBillingGateway:
             settings.secret_key,
             base_addresses={"api": settings.api_base} if settings.api_base else None,
             max_network_retries=settings.max_network_retries,
-            http_client=http_client,
+            http_client=http_client or stripe.RequestsClient(timeout=settings.timeout_seconds),
         )
         self._tiers = {price: tier for (tier, _), price in settings.prices.items()}
 
