@@ -34,6 +34,8 @@ from repurposeflow.entrypoints.http.routes import (
     billing,
     generations,
     health,
+    pages,
+    validate,
     webhooks,
 )
 
@@ -94,11 +96,13 @@ def create_app(
 
     for router in (
         generations.router,
+        validate.router,
         account.router,
         billing.router,
         admin.router,
         webhooks.router,
         health.router,
+        pages.router,
     ):
         api.include_router(router)
 
