@@ -41,7 +41,9 @@ def test_paste_generate_and_six_cards_arrive(page: Page, live_server: LiveServer
     expect(page.locator('[data-platform="linkedin"] .fold-preview')).to_be_visible()
     expect(page.get_by_role("textbox", name="Subject")).to_be_visible()
     expect(page.get_by_role("textbox", name="Preheader")).to_be_visible()
-    expect(page.locator('[data-platform="tiktok"]').get_by_role("textbox", name="Hook 1")).to_be_visible()
+    expect(
+        page.locator('[data-platform="tiktok"]').get_by_role("textbox", name="Hook 1")
+    ).to_be_visible()
     # Counts come from the server's validator: X counts weighted characters.
     expect(page.locator('[data-platform="twitter"] [data-count="thread.0"]')).to_contain_text(
         "/ 280 weighted"

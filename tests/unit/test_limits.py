@@ -25,7 +25,9 @@ CASES = [
     "e\u0301" * 281,  # NFC makes each pair one character
     "🇺🇸 flags " * 30,
 ]
-pieces = st.sampled_from(["a", "漢", "😀", "👩‍👩‍👧‍👦", " https://example.com/x ", "é", "\u2014", " "])
+pieces = st.sampled_from(
+    ["a", "漢", "😀", "👩‍👩‍👧‍👦", " https://example.com/x ", "é", "\u2014", " "]
+)
 texts = st.lists(pieces, min_size=1, max_size=200).map("".join).filter(str.strip)
 
 
