@@ -543,3 +543,14 @@ def test_idempotency_key_same_body_same_generation_other_body_409(
         "/v1/generations", json=body, headers={**auth("ada"), "Idempotency-Key": "a\tb"}
     )
     _is_problem(bad, 422, "invalid-input")
+
+
+def test_a_clerk_verifier_without_a_jwt_key_is_401_saying_how_to_configure() -> None:
+    from repurposeflow.adapters.identity.clerk import ClerkIdentityVerifier, ClerkSettings
+    from tests.http.conftest import CLERK_WEBHOOK_SECRET
+
+    app = make_app(MemoryStore().uow)
+    app.identity = ClerkIdentityVerifier(ClerkSettings(webhook_secret=CLERK_WEBHOOK_SECRET))
+    with TestClient(create_app(app, http_settings())) as client:
+        body = _is_problem(client.get("/v1/usage", headers=auth("ada")), 401, "unauthorized")
+        assert "CLERK_JWT_KEY" in body["detail"]

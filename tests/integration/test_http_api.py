@@ -168,3 +168,27 @@ def test_a_database_at_a_closed_port_is_a_503_problem() -> None:
         assert "nobody" not in r.text and "127.0.0.1" not in r.text
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+
+
+@pytest.mark.postgres
+def test_account_routes_as_the_application_role(pg: sa.Engine) -> None:
+    with TestClient(create_app(_sql_app(pg), http_settings())) as client:
+        patched = client.patch(
+            "/v1/me", json={"default_tone": "authority"}, headers=auth("user_acct")
+        )
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["voice"]["default_tone"] == "authority"
+        checkout = client.post(
+            "/v1/billing/checkout",
+            json={
+                "tier": "pro",
+                "success_url": "https://a.example/",
+                "cancel_url": "https://a.example/",
+            },
+            headers=auth("user_acct"),
+        )
+        assert checkout.status_code == 200, checkout.text
+        gone = client.delete("/v1/me", headers=auth("user_acct"))
+        assert gone.status_code == 204, gone.text
+    with SqlUnitOfWork(pg) as uow:
+        assert uow.users.get_by_clerk_id("user_acct") is None

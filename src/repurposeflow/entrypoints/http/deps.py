@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from repurposeflow.bootstrap import App, HttpSettings
-from repurposeflow.domain.errors import Unauthorized
+from repurposeflow.domain.errors import NotConfigured, Unauthorized
 from repurposeflow.domain.external import Identity
 from repurposeflow.domain.model import User
 from repurposeflow.domain.ports import JobRunner, UnitOfWork
@@ -66,7 +66,10 @@ def get_identity(
         raise Unauthorized(NO_AUTH_CONFIGURED)
     if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("Missing session token: send `Authorization: Bearer <token>`.")
-    return verifier.verify_session_token(credentials.credentials.strip())
+    try:
+        return verifier.verify_session_token(credentials.credentials.strip())
+    except NotConfigured:  # e.g. only the Clerk webhook secret is set
+        raise Unauthorized(NO_AUTH_CONFIGURED) from None
 
 
 IdentityDep = Annotated[Identity, Depends(get_identity)]

@@ -44,7 +44,9 @@ def patch_me(body: MePatch, caller: CallerDep, uow: UserUowDep) -> MeOut:
     responses=PROBLEMS,
     summary="Delete your account",
 )
-def delete_me(caller: CallerDep, state: StateDep, uow: UserUowDep) -> Response:
+def delete_me(caller: CallerDep, state: StateDep) -> Response:
     """Soft delete: generation stops at once and the email is free for a new account."""
-    users.delete_user(uow, state.app.clock, caller.clerk_user_id)
+    # The application role may not set deleted_at (it changes only profile and voice);
+    # closing one's own verified account is the trusted path's job.
+    users.delete_user(state.app.uow(), state.app.clock, caller.clerk_user_id)
     return Response(status_code=204)
