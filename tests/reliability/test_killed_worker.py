@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -22,6 +24,8 @@ from tests.reliability.conftest import FULL
 pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[2]
+# Only against a worker that hangs: the drill moves on the worker's own signals.
+WATCHDOG_SECONDS = 600
 
 
 def _statuses(engine: sa.Engine) -> dict[str, int]:
@@ -30,36 +34,69 @@ def _statuses(engine: sa.Engine) -> dict[str, int]:
         return {status: n for status, n in rows}
 
 
-def test_killed_worker_leaves_nothing_pending_and_refunds_once(pg: sa.Engine):
-    threads = 8 if FULL else 3
+def _wait_for(worker: subprocess.Popen[str], lines: queue.Queue[str], in_flight: int) -> int:
+    """Read the worker's events until ``in_flight`` generations are stuck in the engine;
+    returns how many completed. The worker's own signals pace this, not a clock: the
+    watchdog only stops a worker that hangs before reaching that state."""
+    deadline = time.monotonic() + WATCHDOG_SECONDS
+    completed = stuck = 0
+    while stuck < in_flight:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            pytest.fail(
+                f"the worker hung before its generations were in flight "
+                f"({completed} completed, {stuck} in flight after {WATCHDOG_SECONDS} s)"
+            )
+        if line == "":  # end of output: the worker died
+            worker.wait()
+            pytest.fail(f"the worker exited with {worker.returncode} before being killed")
+        completed += line == "completed"
+        stuck += line == "in flight"
+    return completed
+
+
+def test_killed_worker_leaves_nothing_pending_and_refunds_once(pg: sa.Engine, tmp_path: Path):
+    threads, done = (8, 4) if FULL else (3, 2)
     clock = SystemClock()
     users.ensure_user(SqlUnitOfWork(pg), clock, clerk_user_id="drill", email="d@example.com")
     users.change_tier(SqlUnitOfWork(pg), "drill", "pro")
     url = pg.url.render_as_string(hide_password=False)
+    errors = (tmp_path / "worker.err").open("w+")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.worker", url, "drill", str(threads)],
+        [sys.executable, "-m", "tests.reliability.worker", url, "drill", str(threads), str(done)],
         cwd=ROOT,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
     )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert worker.stdout is not None
+        for line in worker.stdout:
+            lines.put(line.strip())
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
     try:
-        # Kill it with generations both finished and in flight.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            seen = _statuses(pg)
-            if seen.get("completed", 0) >= (6 if FULL else 2) and seen.get("pending", 0) >= 1:
-                break
-            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
-            time.sleep(0.02)
-        else:
-            pytest.fail(f"the worker never got going: {_statuses(pg)}")
+        completed = _wait_for(worker, lines, in_flight=threads)
+        # Every thread has finished `done` generations and has one pending in the engine.
         os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
+        worker.wait(timeout=WATCHDOG_SECONDS)
+    except BaseException:
+        errors.seek(0)
+        print(errors.read()[-4000:], file=sys.stderr)
+        raise
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+        errors.close()
+    assert completed == threads * done
     before = _statuses(pg)
-    assert before.get("pending", 0) >= 1
+    assert before.get("pending", 0) == threads
+    assert before.get("completed", 0) == completed
 
     # After the timeout, two sweepers at once (a restarted worker and the cron job).
     later = ManualClock(clock.now() + maintenance.STALE_AFTER + timedelta(seconds=1))
