@@ -10,6 +10,7 @@ read.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -69,8 +70,11 @@ def _time(value: Any) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(int(value), UTC)
-    raise InvalidInput(f"Expected a Unix time, got {value!r}.")
+        try:
+            return datetime.fromtimestamp(int(value), UTC)
+        except (OverflowError, ValueError, OSError):  # past year 9999, inf or NaN
+            raise InvalidInput(f"Expected a Unix time, got {value!r:.40}.") from None
+    raise InvalidInput(f"Expected a Unix time, got {value!r:.40}.")
 
 
 def _id(value: Any) -> str | None:
@@ -117,7 +121,9 @@ def subscription_snapshot(
         status=SubscriptionStatus.parse(obj["status"]),
         current_period_start=start,
         current_period_end=end,
-        amount_cents=int(amount) if isinstance(amount, int | float) else 0,
+        amount_cents=int(amount)
+        if isinstance(amount, int | float) and math.isfinite(amount)
+        else 0,
         currency=str(price.get("currency") or obj.get("currency") or "usd")[:3],
         interval=interval if interval in _INTERVALS else "month",
         cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
@@ -213,8 +219,9 @@ def verify_stripe_webhook(
             "Stripe webhook rejected: the signature does not match the body "
             "(wrong STRIPE_WEBHOOK_SECRET, or the body was changed)."
         ) from None
-    except (ValueError, TypeError, AttributeError, KeyError):
-        # Signed, but not UTF-8 JSON, or JSON the SDK cannot build an event from.
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        # Signed, but not UTF-8 JSON, JSON nested past the parser's depth, or JSON the
+        # SDK cannot build an event from.
         return _verified_event(body)
     return _verified_event(body)
 
@@ -224,6 +231,8 @@ def _verified_event(body: bytes) -> VerifiedWebhook:
         payload = json.loads(body)
     except ValueError:
         raise WebhookRejected("Stripe webhook rejected: the body is not JSON.") from None
+    except RecursionError:
+        raise WebhookRejected("Stripe webhook rejected: the JSON is nested too deeply.") from None
     if not isinstance(payload, dict):
         raise WebhookRejected("Stripe webhook rejected: the body is not a JSON object.")
     event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")
@@ -231,11 +240,17 @@ def _verified_event(body: bytes) -> VerifiedWebhook:
         raise WebhookRejected("Stripe webhook rejected: the event has no id or type.")
     if not isinstance(created, int) or isinstance(created, bool):
         raise WebhookRejected("Stripe webhook rejected: the event has no created time.")
+    try:
+        created_at = datetime.fromtimestamp(created, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise WebhookRejected(
+            f"Stripe webhook rejected: the created time {str(created)[:40]} is not a date."
+        ) from None
     return VerifiedWebhook(
         source=WebhookSource.STRIPE,
         event_id=event_id,
         event_type=event_type,
-        created=datetime.fromtimestamp(created, UTC),
+        created=created_at,
         payload=payload,
     )
 

@@ -47,8 +47,13 @@ def _str(value: Any) -> str | None:
 
 
 def _ms_time(value: Any) -> datetime | None:
+    """Milliseconds since the epoch; None for anything else, a date past year 9999,
+    infinity or NaN included (the caller falls back to another time)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, ValueError, OSError):
+            return None
     return None
 
 
@@ -121,6 +126,8 @@ def verify_clerk_webhook(
         payload = json.loads(body)
     except ValueError:
         raise WebhookRejected("Clerk webhook rejected: the body is not JSON.") from None
+    except RecursionError:
+        raise WebhookRejected("Clerk webhook rejected: the JSON is nested too deeply.") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise WebhookRejected("Clerk webhook rejected: the body is not an event with a type.")
     timestamp = _header(headers, "svix-timestamp", "webhook-timestamp") or "0"
