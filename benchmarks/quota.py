@@ -16,6 +16,7 @@ import multiprocessing
 import queue
 import random
 import re
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -195,17 +196,19 @@ def _child(
 
 def reservations_per_second(
     url: sa.URL, ids: list[uuid.UUID], seconds: float, *, processes: int = 1
-) -> float:
-    """16 connections in all: one process with 16 threads, or several sharing them.
+) -> tuple[float, float | None]:
+    """(reservations/s, client CPU ms per reservation; None with several processes).
+    16 connections in all: one process with 16 threads, or several sharing them.
     The engine is the library's default (``make_engine(url)``) for one process."""
     target = url.render_as_string(hide_password=False)
     if processes == 1:
         engine = make_engine(target)
+        cpu = time.process_time()
         try:
             count, elapsed = _reserve_for(engine, ids, seconds, THREADS)
         finally:
             engine.dispose()
-        return count / elapsed
+        return count / elapsed, (time.process_time() - cpu) * 1000 / max(count, 1)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
     results = context.Queue()
@@ -220,13 +223,16 @@ def reservations_per_second(
     outcomes = [results.get(timeout=120 + seconds) for _ in children]
     for child in children:
         child.join()
-    return sum(count for count, _ in outcomes) / max(elapsed for _, elapsed in outcomes)
+    return sum(count for count, _ in outcomes) / max(elapsed for _, elapsed in outcomes), None
 
 
-def pgbench_tps(exe: str, url: sa.URL, seconds: float, clients: int = THREADS) -> float:
-    """pgbench's simple-update (UPDATE accounts, SELECT, INSERT history; no branch or
-    teller contention) in this database."""
+def pgbench_tps(
+    exe: str, url: sa.URL, seconds: float, clients: int = THREADS
+) -> tuple[float, float]:
+    """(transactions/s, pgbench's CPU ms per transaction) of pgbench's simple-update
+    (UPDATE accounts, SELECT, INSERT history; no branch or teller contention)."""
     args = ["-n", "-b", "simple-update", "-c", str(clients), "-j", "2"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [exe, *args, "-T", str(max(1, round(seconds))), pg.libpq_url(url)],
         check=True,
@@ -236,7 +242,10 @@ def pgbench_tps(exe: str, url: sa.URL, seconds: float, clients: int = THREADS) -
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
     if match is None:
         raise RuntimeError(f"unexpected pgbench output: {result.stdout[-500:]}")
-    return float(match.group(1))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    tps = float(match.group(1))
+    return tps, cpu * 1000 / max(tps * max(1, round(seconds)), 1)
 
 
 def _storm(ids: list[uuid.UUID], attempts_per_user: int) -> queue.SimpleQueue[uuid.UUID]:
@@ -322,15 +331,23 @@ def postgres_quota(*, quick: bool) -> list[Figure]:
             subprocess.run(init, check=True, capture_output=True)
         # Alternate the runs: this machine is shared and its load drifts.
         ours: list[float] = []
+        ours_cpu: list[float] = []
         two: list[float] = []
         bench: list[float] = []
+        bench_cpu: list[float] = []
         for _ in range(rounds):
-            ours.append(reservations_per_second(url, ids, seconds))
+            rate, cpu = reservations_per_second(url, ids, seconds)
+            ours.append(rate)
+            ours_cpu.append(cpu or 0.0)
             if not quick:  # starting processes takes longer than the quick run
-                two.append(reservations_per_second(url, ids, seconds, processes=2))
+                two.append(reservations_per_second(url, ids, seconds, processes=2)[0])
             if pgbench_exe:
-                bench.append(pgbench_tps(pgbench_exe, url, seconds))
+                tps, cpu = pgbench_tps(pgbench_exe, url, seconds)
+                bench.append(tps)
+                bench_cpu.append(cpu)
         baseline = statistics.median(bench) if bench else None
+        # Client CPU seconds per second: near 1.0, one Python process (one GIL) is the limit.
+        busy = statistics.median(ours_cpu) * statistics.median(ours) / 1000
         if baseline is None:
             figures.append(not_measured("pgbench", "pgbench not found (postgresql-client)"))
         else:
@@ -342,7 +359,16 @@ def postgres_quota(*, quick: bool) -> list[Figure]:
                     baseline,
                     "pgbench simple-update, 16 clients",
                     Target(">=", 0.5),
-                    note=f"one process; 10,000 users; median of {rounds} x {seconds:.0f} s",
+                    note=(
+                        f"one process; 10,000 users; median of {rounds} x {seconds:.0f} s;"
+                        f" client CPU {statistics.median(ours_cpu):.2f} ms/reservation"
+                        f" (pgbench {statistics.median(bench_cpu):.3f} ms/transaction),"
+                        f" client busy {busy:.2f} of a core"
+                    ),
+                    details={
+                        "client_cpu_ms_per_reservation": statistics.median(ours_cpu),
+                        "pgbench_cpu_ms_per_transaction": statistics.median(bench_cpu),
+                    },
                 )
             )
         if baseline is not None and two:
