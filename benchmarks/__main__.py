@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; known: {', '.join(groups)}")
     start = time.perf_counter()
+    load_at_start = os.getloadavg()
     figures: list[Figure] = []
     failed = False
     for name in chosen:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(figures))
     if args.markdown:
         print("\n" + markdown(figures))
-    write_results(args.out, figures, quick=args.quick, seconds=elapsed)
+    write_results(args.out, figures, quick=args.quick, seconds=elapsed, load_at_start=load_at_start)
     print(f"\n{len(figures)} figures in {elapsed:.0f} s -> {args.out}", file=sys.stderr)
     return 1 if failed else 0
 

@@ -111,7 +111,14 @@ def markdown(figures: Sequence[Figure]) -> str:
     return "\n".join(out)
 
 
-def write_results(path: Path, figures: Sequence[Figure], *, quick: bool, seconds: float) -> None:
+def write_results(
+    path: Path,
+    figures: Sequence[Figure],
+    *,
+    quick: bool,
+    seconds: float,
+    load_at_start: Sequence[float] | None = None,
+) -> None:
     payload = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if quick else "full",
@@ -121,6 +128,7 @@ def write_results(path: Path, figures: Sequence[Figure], *, quick: bool, seconds
             "cpus": _cpus(),
             # Other work on the machine skews every figure; this says how much there was.
             "load_average": [round(x, 2) for x in os.getloadavg()],
+            "load_average_at_start": [round(x, 2) for x in load_at_start or ()],
         },
         "figures": [f.as_dict() for f in figures],
     }
