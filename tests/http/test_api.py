@@ -280,6 +280,13 @@ def test_events_stream_progress_then_the_final_state(
     assert kinds[-1] == "generation" and events[-1][1]["status"] == "completed"
     progress = [data for name, data in events if name == "progress"]
     assert {p["platform"] for p in progress if p["kind"] == "rendered"} == {"twitter", "email"}
+    # Each rendered event carries the very post that was stored; the others carry none.
+    final_outputs = events[-1][1]["outputs"]
+    for p in progress:
+        if p["kind"] == "rendered":
+            assert p["output"] == final_outputs[p["platform"]]
+        else:
+            assert p["output"] is None
     # A late subscriber gets the current (final) state straight away, once.
     late = _parse_sse(held_client.get(f"/v1/generations/{gen_id}/events", headers=auth("ada")).text)
     assert [(n, d["status"]) for n, d in late] == [("generation", "completed")]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import attrs
 
 from repurposeflow.domain.enums import Platform
+from repurposeflow.domain.platforms import PlatformOutput
 
 
 class ProgressKind(enum.StrEnum):
@@ -25,9 +26,14 @@ class ProgressKind(enum.StrEnum):
 
 @attrs.frozen
 class ProgressEvent:
-    """One step of a generation; ``platform`` is set for the per-platform steps."""
+    """One step of a generation; ``platform`` is set for the per-platform steps.
+
+    ``output`` is set on ``rendered`` only: the platform's final, validated post (the one
+    that is stored), so the page and API clients can show a platform's post the moment it
+    is ready instead of waiting for the slowest platform."""
 
     kind: ProgressKind = attrs.field(converter=ProgressKind)
     platform: Platform | None = None
     detail: str = ""
     violations: Sequence[str] = ()
+    output: PlatformOutput | None = None

@@ -86,7 +86,7 @@ def render_one(
             )
         )
         return PlatformOutcome(platform, None, usage, draft.model, reason)
-    emit(ProgressEvent(ProgressKind.RENDERED, platform))
+    emit(ProgressEvent(ProgressKind.RENDERED, platform, output=draft.output))
     return PlatformOutcome(platform, draft.output, usage, draft.model, None)
 
 

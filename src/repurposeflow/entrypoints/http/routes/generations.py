@@ -220,11 +220,14 @@ def _owned_generation(generation_id: uuid.UUID, caller: CallerDep, uow: UserUowD
 
 
 def _progress_data(event: ProgressEvent) -> dict[str, Any]:
+    """A progress event as JSON; ``output`` (on ``rendered`` only) is that platform's
+    finished post, in the same form as the generation's ``outputs[platform]``."""
     return {
         "kind": event.kind.value,
         "platform": event.platform.value if event.platform else None,
         "detail": event.detail,
         "violations": list(event.violations),
+        "output": event.output.to_dict() if event.output is not None else None,
     }
 
 
@@ -233,13 +236,19 @@ def _progress_data(event: ProgressEvent) -> dict[str, Any]:
     response_class=EventSourceResponse,
     responses={
         200: {
-            "description": "`generation` (the resource, first and last) and `progress` events.",
+            "description": "`generation` (the resource, first and last) and `progress` "
+            "events. A `rendered` progress event carries the platform's finished post in "
+            "`output` (as in the generation's `outputs`), so it can be shown before the "
+            "slowest platform is done; other progress events have `output: null`.",
             "content": {
                 "text/event-stream": {
                     "example": (
                         'event: generation\ndata: {"id": "0f8f…", "status": "pending", …}\n\n'
+                        'event: progress\ndata: {"kind": "rendering", "platform": "email", '
+                        '"detail": "", "violations": [], "output": null}\n\n'
                         'event: progress\ndata: {"kind": "rendered", "platform": "email", '
-                        '"detail": "", "violations": []}\n\n'
+                        '"detail": "", "violations": [], "output": {"subject": "…", '
+                        '"preheader": "…", "body_markdown": "…", "cta": "…"}}\n\n'
                         'event: generation\ndata: {"id": "0f8f…", "status": "completed", …}\n\n'
                     )
                 }
@@ -257,7 +266,9 @@ async def generation_events(
     first: Annotated[Generation, Depends(_owned_generation)],
 ) -> AsyncIterator[ServerSentEvent]:
     """First the generation as it is now; then per-platform `progress` events while it
-    runs; last the finished generation, and the stream ends."""
+    runs (each `rendered` one with that platform's finished post in `output`); last the
+    finished generation, and the stream ends. A platform that finished before you
+    subscribed sends no event (there is no replay): its post is in the last generation."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[ProgressEvent] = asyncio.Queue()
 
