@@ -47,12 +47,32 @@ class RenderRequest:
     # The previous attempt and what was wrong with it: a repair, not a fresh render.
     previous: PlatformOutput | None = None
     violations: tuple[str, ...] = ()
+    # A previous answer that could not even be read as this platform's output (broken
+    # JSON, a refusal): what the model said, so its repair can be shown it.
+    previous_raw: str | None = None
 
 
 @attrs.frozen
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens: fresh input, input read from the prompt cache, input
+    written to it, and output."""
 
     input: Decimal
     cached_input: Decimal
     output: Decimal
+    cache_write: Decimal | None = None  # None: writing costs what fresh input costs
+
+    def cost(self, usage: TokenUsage) -> Decimal:
+        """The exact dollars of ``usage`` at these prices (Decimal: no float drift in a
+        bill summed over millions of calls)."""
+        write = self.input if self.cache_write is None else self.cache_write
+        micro = (
+            Decimal(usage.uncached_input_tokens) * self.input
+            + Decimal(usage.cached_input_tokens) * self.cached_input
+            + Decimal(usage.cache_write_tokens) * write
+            + Decimal(usage.output_tokens) * self.output
+        )
+        return micro / MILLION
+
+
+MILLION = Decimal(1_000_000)

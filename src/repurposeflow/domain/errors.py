@@ -3,6 +3,11 @@ and a message a person can act on. Entry points map them; nothing else should.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from repurposeflow.domain.model import TokenUsage
+
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -141,9 +146,25 @@ class QuotaExhausted(RepurposeFlowError):
 
 
 class EngineError(RepurposeFlowError):
-    """A content engine failed (network, provider error, unusable answer)."""
+    """A content engine failed (network, provider error, unusable answer).
+
+    ``usage``: what the failed call still cost (a provider bills a refusal or broken
+    JSON like any answer), so the run's token and dollar totals stay true."""
 
     code = "engine-error"
+
+    def __init__(self, message: str, *, usage: TokenUsage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class UnusableAnswer(EngineError):
+    """The model answered, but not with this platform's output: broken or truncated
+    JSON, the wrong shape, or a refusal. Worth one repair call, which is shown ``raw``."""
+
+    def __init__(self, message: str, *, raw: str = "", usage: TokenUsage | None = None) -> None:
+        super().__init__(message, usage=usage)
+        self.raw = raw
 
 
 class StoreUnavailable(RepurposeFlowError):

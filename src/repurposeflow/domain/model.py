@@ -108,21 +108,39 @@ class User:
 
 @attrs.frozen
 class TokenUsage:
+    """Tokens one or more model calls used, and what they cost.
+
+    ``input_tokens`` counts every prompt token; ``cached_input_tokens`` (read from the
+    provider's prompt cache) and ``cache_write_tokens`` (written to it) are the parts of
+    it billed at other prices. ``cost_usd`` is None when a model's price is unknown: an
+    unknown cost must never be summed into a total as if it were free."""
+
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: Decimal = Decimal("0")
+    cost_usd: Decimal | None = Decimal("0")
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @property
+    def uncached_input_tokens(self) -> int:
+        return max(0, self.input_tokens - self.cached_input_tokens - self.cache_write_tokens)
+
     def __add__(self, other: TokenUsage) -> TokenUsage:
+        cost = (
+            None
+            if self.cost_usd is None or other.cost_usd is None
+            else self.cost_usd + other.cost_usd
+        )
         return TokenUsage(
             input_tokens=self.input_tokens + other.input_tokens,
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
-            cost_usd=self.cost_usd + other.cost_usd,
+            cost_usd=cost,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
 

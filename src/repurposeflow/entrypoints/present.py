@@ -135,7 +135,11 @@ def generation_dict(gen: Generation) -> dict[str, Any]:
             "input_tokens": gen.usage.input_tokens,
             "cached_input_tokens": gen.usage.cached_input_tokens,
             "output_tokens": gen.usage.output_tokens,
-            "estimated_cost_usd": str(gen.usage.cost_usd),
+            "cache_write_tokens": gen.usage.cache_write_tokens,
+            # null: the model's price is unknown (not free).
+            "estimated_cost_usd": (
+                str(gen.usage.cost_usd) if gen.usage.cost_usd is not None else None
+            ),
         },
         "generation_time_ms": gen.generation_time_ms,
     }

@@ -10,7 +10,7 @@ import attrs
 
 from repurposeflow.domain.engine import PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
-from repurposeflow.domain.errors import EngineError
+from repurposeflow.domain.errors import EngineError, UnusableAnswer
 from repurposeflow.domain.model import Brief, TokenUsage, VoiceSettings
 from repurposeflow.domain.platforms import PlatformOutput
 from repurposeflow.domain.ports import ContentEngine, ProgressListener
@@ -64,20 +64,31 @@ def render_one(
     platform = request.platform
     usage = TokenUsage()
     emit(ProgressEvent(ProgressKind.RENDERING, platform))
+    draft: PlatformDraft | None = None
     try:
-        draft: PlatformDraft = _same_platform(engine.render(request), platform)
-        usage += draft.usage
-        violations = [str(v) for v in validate(draft.output, ctx)]
+        try:
+            draft = _same_platform(engine.render(request), platform)
+            usage += draft.usage
+            violations = [str(v) for v in validate(draft.output, ctx)]
+            repair = attrs.evolve(request, previous=draft.output, violations=tuple(violations))
+        except UnusableAnswer as exc:
+            # Broken JSON or a refusal is a failed attempt, not a crash: it gets the
+            # same one repair a draft over the limits gets.
+            usage += _spent(exc)
+            violations = [exc.message]
+            repair = attrs.evolve(request, violations=(exc.message,), previous_raw=exc.raw)
         if violations:
             emit(ProgressEvent(ProgressKind.REPAIRING, platform, violations=tuple(violations)))
-            repair = attrs.evolve(request, previous=draft.output, violations=tuple(violations))
             draft = _same_platform(engine.render(repair), platform)
             usage += draft.usage
             violations = [str(v) for v in validate(draft.output, ctx)]
     except Exception as exc:  # an engine fault fails this platform only
+        if isinstance(exc, EngineError):
+            usage += _spent(exc)
         reason = f"{type(exc).__name__}: {exc}" if not str(exc).strip() else str(exc)
         emit(ProgressEvent(ProgressKind.PLATFORM_FAILED, platform, detail=reason))
         return PlatformOutcome(platform, None, usage, None, reason)
+    assert draft is not None
     if violations:
         reason = "still invalid after one repair: " + "; ".join(violations)
         emit(
@@ -88,6 +99,11 @@ def render_one(
         return PlatformOutcome(platform, None, usage, draft.model, reason)
     emit(ProgressEvent(ProgressKind.RENDERED, platform, output=draft.output))
     return PlatformOutcome(platform, draft.output, usage, draft.model, None)
+
+
+def _spent(exc: EngineError) -> TokenUsage:
+    """What a failed call still cost (a provider bills a refusal like an answer)."""
+    return exc.usage if isinstance(exc.usage, TokenUsage) else TokenUsage()
 
 
 def render_platforms(

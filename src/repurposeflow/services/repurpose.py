@@ -20,6 +20,7 @@ import attrs
 
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tone, UsageEventType
 from repurposeflow.domain.errors import (
+    EngineError,
     GenerationBusy,
     GenerationNotFound,
     IdempotencyKeyReused,
@@ -254,6 +255,8 @@ def run_generation(
         raise
     except Exception as exc:
         # Analysis failed (or something unexpected): nothing was delivered.
+        if isinstance(exc, EngineError) and isinstance(exc.usage, TokenUsage):
+            usage += exc.usage  # a refused or broken answer is billed all the same
         failed = fail(f"analysis failed: {exc}")
         emit(ProgressEvent(ProgressKind.FINISHED, detail=failed.status.value))
         return RepurposeResult(failed)

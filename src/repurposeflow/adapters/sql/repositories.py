@@ -402,6 +402,7 @@ def _generation_values(gen: Generation) -> dict[str, Any]:
         "input_tokens": gen.usage.input_tokens,
         "cached_input_tokens": gen.usage.cached_input_tokens,
         "output_tokens": gen.usage.output_tokens,
+        "cache_write_tokens": gen.usage.cache_write_tokens,
         "estimated_cost_usd": gen.usage.cost_usd,
         "status": GenerationStatus(gen.status).value,
         "error_message": gen.error_message,
@@ -421,6 +422,10 @@ def _generation_values(gen: Generation) -> dict[str, Any]:
 _PLATFORMS: dict[str, Platform] = {p.value: p for p in Platform}
 _TONES: dict[str, Tone] = {t.value: t for t in Tone}
 _STATUSES: dict[str, GenerationStatus] = {s.value: s for s in GenerationStatus}
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return Decimal(value) if value is not None else None
 
 
 def _generation_from_row(row: sa.Row[Any]) -> Generation:
@@ -450,7 +455,8 @@ def _generation_from_row(row: sa.Row[Any]) -> Generation:
             input_tokens=m["input_tokens"],
             cached_input_tokens=m["cached_input_tokens"],
             output_tokens=m["output_tokens"],
-            cost_usd=Decimal(m["estimated_cost_usd"]),
+            cache_write_tokens=m["cache_write_tokens"],
+            cost_usd=_decimal_or_none(m["estimated_cost_usd"]),
         ),
         charged_reset_at=m["charged_reset_at"],
         completed_at=m["completed_at"],

@@ -128,7 +128,9 @@ def _generation_columns() -> list[sa.Column[Any]]:
         sa.Column("input_tokens", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("cached_input_tokens", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("output_tokens", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("estimated_cost_usd", sa.Numeric(10, 6), nullable=False, server_default="0"),
+        sa.Column("cache_write_tokens", sa.Integer(), nullable=False, server_default="0"),
+        # NULL: the model's price is unknown (never 0, which would read as free).
+        sa.Column("estimated_cost_usd", sa.Numeric(10, 6), server_default="0"),
         sa.Column("status", sa.String(50), nullable=False, server_default="pending"),
         sa.Column("error_message", sa.Text()),
         sa.Column("charged_reset_at", UTCDateTime()),

@@ -43,6 +43,7 @@ GENERATION_EXAMPLE: dict[str, Any] = {
         "input_tokens": 0,
         "cached_input_tokens": 0,
         "output_tokens": 0,
+        "cache_write_tokens": 0,
         "estimated_cost_usd": "0",
     },
     "generation_time_ms": 1840,
@@ -151,7 +152,9 @@ class TokenUsageOut(BaseModel):
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
-    estimated_cost_usd: str
+    cache_write_tokens: int = 0
+    # null when the model's price is unknown: a cost nobody knows is not 0.
+    estimated_cost_usd: str | None
 
 
 class GenerationOut(BaseModel):
