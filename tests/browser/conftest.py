@@ -19,6 +19,7 @@ from repurposeflow.adapters.clock import SystemClock
 from repurposeflow.adapters.engines.scripted import ScriptedEngine
 from repurposeflow.bootstrap import App, HttpSettings, build_stores, load_settings
 from repurposeflow.entrypoints.http import create_app
+from repurposeflow.entrypoints.http.progress import ProgressHub
 
 SCREENSHOTS = Path(os.environ.get("REPURPOSEFLOW_SCREENSHOTS", "out/screenshots"))
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -48,11 +49,16 @@ class LiveServer:
         settings = HttpSettings(
             dev_user="me", rate_limit_ip="100000/minute", rate_limit_user="100000/minute"
         )
-        config = uvicorn.Config(
-            create_app(app, settings), host="127.0.0.1", port=port, log_level="warning"
-        )
+        self.api = create_app(app, settings)
+        config = uvicorn.Config(self.api, host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def hub(self) -> ProgressHub:
+        """Who is following which generation (the page, once it has subscribed)."""
+        hub: ProgressHub = self.api.state.repurposeflow.hub
+        return hub
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -69,10 +75,15 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    stores = build_stores(f"sqlite:///{tmp_path / 'page.db'}")
+def engine() -> ScriptedEngine:
+    """The engine the live server runs; a test (class) overrides it to script timing."""
     # A little latency, so per-platform progress is something a person would see.
-    engine = ScriptedEngine(latency=0.15)
+    return ScriptedEngine(latency=0.15)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, engine: ScriptedEngine) -> Iterator[LiveServer]:
+    stores = build_stores(f"sqlite:///{tmp_path / 'page.db'}")
     app = App(
         settings=load_settings(
             env={},

@@ -3,9 +3,18 @@ limit, copy, regenerate, open history, run out of quota. Chromium via Playwright
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
+from repurposeflow.adapters.engines.scripted import ScriptedEngine
+from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
+from repurposeflow.domain.enums import Platform, Tone
 from tests.browser.conftest import LiveServer, shoot
 
 ARTICLE = (
@@ -143,3 +152,78 @@ def test_keyboard_alone_generates(page: Page, live_server: LiveServer) -> None:
     page.get_by_role("button", name="Generate").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#status")).to_have_text("All done.")
+
+
+class HeldEmailEngine(ScriptedEngine):
+    """Analysis waits until the page follows the generation (``following``), so no progress
+    is sent before it listens; the email render then waits for ``release``."""
+
+    def __init__(self) -> None:
+        super().__init__(latency=0.5)
+        self.following = threading.Event()
+        self.release = threading.Event()
+
+    def analyze(self, source: str, tone: Tone) -> Analysis:
+        self.following.wait(timeout=30)
+        return super().analyze(source, tone)
+
+    def render(self, request: RenderRequest) -> PlatformDraft:
+        if request.platform is Platform.EMAIL:
+            self.release.wait(timeout=30)
+        return super().render(request)
+
+
+class TestCardsArriveOneByOne:
+    """Each card fills from its platform's ``rendered`` event, not when the slowest one ends;
+    an edit made to an early card survives the final state."""
+
+    @pytest.fixture
+    def engine(self) -> Iterator[HeldEmailEngine]:
+        held = HeldEmailEngine()
+        yield held
+        held.following.set()  # never leave a render waiting when the test fails early
+        held.release.set()
+
+    def _wait_until_followed(self, page: Page, server: LiveServer) -> uuid.UUID:
+        page.wait_for_url("**/g/*")
+        gen_id = uuid.UUID(page.url.rsplit("/g/", 1)[1])
+        deadline = time.monotonic() + 15
+        while server.hub.subscribers(gen_id) == 0:
+            assert time.monotonic() < deadline, "the page never followed the generation"
+            time.sleep(0.02)
+        return gen_id
+
+    def test_twitter_is_ready_and_editable_while_email_is_still_writing(
+        self, page: Page, live_server: LiveServer, engine: HeldEmailEngine
+    ) -> None:
+        page.goto(live_server.url + "/")
+        page.get_by_label("Your long piece").fill(ARTICLE)
+        page.get_by_role("button", name="Generate").click()
+        self._wait_until_followed(page, live_server)
+        engine.following.set()
+
+        twitter = page.locator('[data-platform="twitter"]')
+        email = page.locator('[data-platform="email"]')
+        expect(twitter.locator(".state")).to_have_text("Ready")
+        expect(email.locator(".state")).not_to_have_text("Ready")
+        expect(email).to_have_attribute("aria-busy", "true")
+        expect(page.locator("#status")).not_to_have_text("All done.")
+        # The early card is a working card: the server's validator counts it.
+        expect(twitter.locator('[data-count="thread.0"]')).to_contain_text("/ 280 weighted")
+
+        edited = "1/ Edited while the email was still being written."
+        post = twitter.get_by_role("textbox", name="Post 1")
+        post.fill(edited)
+        expect(twitter.locator('[data-count="thread.0"]')).to_have_text(
+            f"{len(edited)} / 280 weighted"
+        )
+        shoot(page, "one-by-one")
+
+        engine.release.set()
+        expect(page.locator("#status")).to_have_text("All done.")
+        expect(email.locator(".state")).to_have_text("Ready")
+        expect(page.get_by_role("textbox", name="Subject")).to_be_visible()
+        # The final state did not redraw the twitter card over the edit.
+        expect(post).to_have_value(edited)
+        for platform in PLATFORMS:
+            expect(page.locator(f'[data-platform="{platform}"] .state')).to_have_text("Ready")

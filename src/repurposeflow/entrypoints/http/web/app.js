@@ -417,6 +417,9 @@ async function follow(gen) {
   showGeneration(gen);
   for (const p of gen.platforms) setCardState(p, "Waiting…", "waiting");
   $("status").textContent = "Writing your posts…";
+  // Platforms whose card was filled from their `rendered` event, before the end: the
+  // final state leaves those cards (and any edits made to them meanwhile) alone.
+  const early = new Set();
   try {
     for await (const { event, data } of events(`/v1/generations/${gen.id}/events`)) {
       if (event === "progress") {
@@ -424,12 +427,19 @@ async function follow(gen) {
           if (data.kind === "note" && data.detail) $("status").textContent = data.detail;
           continue;
         }
+        const p = data.platform;
+        if (data.kind === "rendered" && data.output && current && current.id === gen.id) {
+          current = { ...current, outputs: { ...(current.outputs || {}), [p]: data.output }, errors: current.errors || {} };
+          fillCard(current, p);
+          early.add(p);
+          continue;
+        }
         const label = { rendering: "Writing…", repairing: "Fixing limits…", rendered: "Done, saving…", platform_failed: "Failed" }[data.kind];
         if (label) setCardState(data.platform, label, data.kind);
       } else if (event === "generation") {
         if (data.status !== "pending") {
           current = data;
-          for (const p of data.platforms) fillCard(data, p);
+          for (const p of data.platforms) if (!early.has(p) || !data.outputs[p]) fillCard(data, p);
           $("retry-failed").hidden = !Object.keys(data.errors || {}).length;
           $("status").textContent = data.status === "completed" ? "All done." : `Finished: ${data.status}.`;
           $("result-meta").textContent = `${data.status} · ${new Date(data.created_at).toLocaleString()} · ${data.engine || ""} ${data.model || ""}`.trim();
