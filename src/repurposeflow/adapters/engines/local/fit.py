@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 
 from repurposeflow.domain.measure import CJK_CLASS as _CJK
 
-# A token is one CJK character or one run of anything else that is not a space, with the
-# spaces after it.
-_TOKEN = re.compile(rf"{_CJK}\s*|(?:(?!{_CJK})\S)+\s*|\s+")
+# A token is a number written with full-width separators (``1，200``), one CJK character
+# or one run of anything else that is not a space, with the spaces after it.
+_TOKEN = re.compile(rf"\d+(?:[，．]\d+)+\s*|{_CJK}\s*|(?:(?!{_CJK})\S)+\s*|\s+")
 _CLAUSE_END = re.compile(r"[,;:—–]\s*$|[，、；：]$")
 _SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’)\]]*$")
 _TRAILING_JUNK = re.compile(r"[\s,;:—–\-(\[{'\"“‘，、；：]+$")
@@ -117,19 +117,45 @@ def _too_short(piece: str) -> bool:
     return len(piece.split()) < 3 and cjk_chars < 6
 
 
+# Where a clause ends: punctuation followed by a space, a spaced dash, an em or en dash
+# between two words, or CJK punctuation. Never inside a number: ``1,200``, ``3.5``,
+# ``10:30``, ``2024–2025``, ``2024 – 2025`` and ``1，200`` stay whole.
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[,;:])\s+"
+    r"|(?<=[^\d\s])\s+[-–—]+\s+|\s+[-–—]+\s+(?=[^\d\s])"
+    r"|(?<=[^\W\d_][—–])(?=[^\W\d_])"
+    r"|(?<=[，、；：])(?!\d)"
+    r"|(?<=[^\d][，、；：])(?=\d)"
+)
+
+
+def _clause_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for brk in _CLAUSE_BREAK.finditer(text):
+        if brk.start() > start:
+            spans.append((start, brk.start()))
+        start = max(start, brk.end())
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
 def clauses(text: str) -> list[str]:
-    """A sentence's clauses (split at commas, semicolons, dashes), each a few words at
-    least, tidied to read on its own."""
-    raw = [p for p in re.split(r"(?<=[,;:—–，、；：])\s*", text.strip()) if p.strip()]
-    merged: list[str] = []
-    for piece in raw:
-        if merged and (_too_short(piece) or _too_short(merged[-1])):
-            merged[-1] = join([merged[-1], piece], cjk=True)
+    """A sentence's clauses (split at commas, semicolons and colons before a space, at
+    dashes between words, at CJK punctuation; never inside a number), each a few words
+    at least, tidied to read on its own."""
+    text = text.strip()
+    # Short pieces join their neighbour as the source wrote them, separator and all.
+    merged: list[tuple[int, int]] = []
+    for start, end in _clause_spans(text):
+        if merged and (_too_short(text[start:end]) or _too_short(text[slice(*merged[-1])])):
+            merged[-1] = (merged[-1][0], end)
         else:
-            merged.append(piece)
+            merged.append((start, end))
     out = []
-    for piece in merged:
-        piece = _TRAILING_JUNK.sub("", piece.strip())
+    for start, end in merged:
+        piece = _TRAILING_JUNK.sub("", text[start:end].strip())
         if not piece:
             continue
         piece = piece[0].upper() + piece[1:]
