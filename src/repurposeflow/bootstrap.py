@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import attrs
 import platformdirs
@@ -37,8 +37,15 @@ from repurposeflow.domain.progress import ProgressEvent
 from repurposeflow.domain.quota import Quota, limit_for
 from repurposeflow.services.webhooks import WebhookInbox
 
+if TYPE_CHECKING:
+    from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
+
 _ENV_PREFIX = "REPURPOSEFLOW_"
-_KEYS = ("home", "database_url", "engine", "user", "email", "tier", "concurrency")
+_KEYS = ("home", "database_url", "engine", "user", "email", "tier", "concurrency", "jobs")
+# Where a started generation runs: "inline", a pool of threads in the process that
+# started it (the embedded default); "procrastinate", a durable queue on PostgreSQL
+# that `repurposeflow worker` processes run.
+JOB_RUNNERS = ("inline", "procrastinate")
 
 
 @attrs.frozen
@@ -51,6 +58,12 @@ class Settings:
     tier: Tier | None = None  # None: leave the local user's plan as it is
     concurrency: int = 6
     config_file: Path | None = None
+    jobs: str = "inline"
+
+    @property
+    def queued(self) -> bool:
+        """Generations go to the durable queue (``jobs = "procrastinate"``)."""
+        return self.jobs == "procrastinate"
 
 
 def default_home() -> Path:
@@ -139,6 +152,7 @@ def load_settings(
         )
     database_url = _text(values, "database_url", "") or f"sqlite:///{home / 'repurposeflow.db'}"
     check_database_url(database_url)
+    jobs = check_jobs(_text(values, "jobs", "inline"), database_url)
     return Settings(
         home=home,
         database_url=database_url,
@@ -148,7 +162,27 @@ def load_settings(
         tier=tier,
         concurrency=concurrency,
         config_file=config_path,
+        jobs=jobs,
     )
+
+
+def check_jobs(name: str, database_url: str) -> str:
+    """The job-runner setting: one of JOB_RUNNERS; the durable queue only on PostgreSQL."""
+    jobs = name.strip().lower()
+    if jobs not in JOB_RUNNERS:
+        raise InvalidInput(
+            f"Unknown jobs setting {name!r}; choose one of: {', '.join(JOB_RUNNERS)}."
+        )
+    if jobs == "procrastinate" and not is_postgres(database_url):
+        raise InvalidInput(
+            'jobs = "procrastinate" needs a PostgreSQL database (REPURPOSEFLOW_DATABASE_URL='
+            'postgresql+psycopg://…); this one is not. Use jobs = "inline" here.'
+        )
+    return jobs
+
+
+def is_postgres(database_url: str) -> bool:
+    return database_url.split("://", 1)[0].split("+", 1)[0] in {"postgresql", "postgres"}
 
 
 def check_database_url(url: str) -> None:
@@ -291,24 +325,46 @@ class App:
         known = provider is not None and provider.strip().lower() in ENGINE_BUILDERS
         return self.engine(provider if known else None)
 
+    # The durable queue (jobs = "procrastinate"), made on first use: see queue().
+    job_queue: ProcrastinateJobRunner | None = None
+
     def run_job(
-        self, job: GenerationJob, on_progress: Callable[[ProgressEvent], None] | None = None
-    ) -> None:
-        """Do the engine work of a started generation, as its owner."""
+        self,
+        job: GenerationJob,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        *,
+        retry_outage: bool = False,
+    ) -> bool:
+        """Do the engine work of a started generation, as its owner; False when it was
+        no longer pending (nothing done). ``retry_outage``: see ``run_generation``."""
+        from repurposeflow.services.charging import fail_and_refund
         from repurposeflow.services.repurpose import RepurposeRequest, run_generation
 
+        try:
+            engine = self.engine(job.engine)
+        except InvalidInput:
+            # Queued by a process that has an engine this one lacks: it can never run here.
+            settled = fail_and_refund(
+                self.uow_factory(),
+                self.clock,
+                job.generation_id,
+                f"the engine {job.engine!r} is not installed where the job ran",
+            )
+            return settled.failed_now
         request = RepurposeRequest(
             job.clerk_user_id, "", user_agent=job.user_agent, ip_address=job.ip_address
         )
-        run_generation(
+        result = run_generation(
             self.user_uow(job.clerk_user_id),
-            self.engine(job.engine),
+            engine,
             self.clock,
             request,
             job.generation_id,
             on_progress=on_progress,
             max_concurrency=self.settings.concurrency,
+            retry_outage=retry_outage,
         )
+        return not result.skipped
 
     def job_runner(
         self,
@@ -317,7 +373,11 @@ class App:
         workers: int = 4,
         max_pending: int = 64,
     ) -> JobRunner:
-        """The in-process pool; ``on_progress`` sees every step of every job."""
+        """Where started generations go: the durable queue with ``jobs =
+        "procrastinate"``, else the in-process pool (``on_progress`` sees every step of
+        every job it runs)."""
+        if self.settings.queued:
+            return self.queue()
         from repurposeflow.adapters.jobs import ThreadPoolJobRunner
 
         def handle(job: GenerationJob) -> None:
@@ -331,10 +391,35 @@ class App:
 
         return ThreadPoolJobRunner(handle, workers=workers, max_pending=max_pending)
 
+    def queue(self) -> ProcrastinateJobRunner:
+        """The durable job queue: deferring on the API side, ``run_worker`` on the
+        worker side. InvalidInput unless ``jobs = "procrastinate"``."""
+        if self.job_queue is None:
+            if not self.settings.queued:
+                raise InvalidInput(
+                    'This needs the job queue: set jobs = "procrastinate" '
+                    "(REPURPOSEFLOW_JOBS=procrastinate) with a PostgreSQL database."
+                )
+            self.job_queue = build_job_queue(self, self.settings.database_url)
+        return self.job_queue
+
     def webhook_inbox(self) -> WebhookInbox:
         return WebhookInbox(
             self.uow_factory, self.clock, billing=self.billing, identity=self.identity
         )
+
+
+def build_job_queue(
+    app: App, database_url: str | None = None, *, connector: Any | None = None, **options: Any
+) -> ProcrastinateJobRunner:
+    """The procrastinate job runner whose worker runs jobs through ``app``
+    (``connector``: procrastinate's InMemoryConnector in tests)."""
+    from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
+
+    def handle(job: GenerationJob, *, retry_outage: bool) -> bool:
+        return app.run_job(job, retry_outage=retry_outage)
+
+    return ProcrastinateJobRunner(handle, database_url=database_url, connector=connector, **options)
 
 
 def make_database_engine(database_url: str) -> Any:
@@ -366,6 +451,19 @@ def migrate(settings: Settings, revision: str = "head") -> str | None:
     engine = make_database_engine(settings.database_url)
     upgrade_database(engine, revision)
     return current_revision(engine)
+
+
+def ensure_queue_schema(settings: Settings) -> bool:
+    """Apply the job queue's own schema (procrastinate's tables and functions) unless it
+    is there; True when this call applied it. Only with ``jobs = "procrastinate"``."""
+    from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
+
+    if not settings.queued:
+        return False
+    runner = ProcrastinateJobRunner(
+        lambda job, *, retry_outage: False, database_url=settings.database_url
+    )
+    return runner.ensure_schema()
 
 
 def schema_revision(settings: Settings) -> str | None:

@@ -193,6 +193,20 @@ class JobRejected(RepurposeFlowError):
         super().__init__(f"The service is busy ({detail}); try again in a few seconds.")
 
 
+class EngineUnavailable(EngineError):
+    """The engine could not be reached or is overloaded (network down, timeout, 5xx,
+    429): nothing was answered, so the same run may succeed later. A job queue retries
+    it with backoff; run in the foreground, it fails (and refunds) at once."""
+
+    code = "engine-unavailable"
+
+
+def is_engine_outage(exc: BaseException) -> bool:
+    """An engine failure worth retrying later: ``EngineUnavailable``, or the standard
+    library's own connection errors and timeouts raised through an engine."""
+    return isinstance(exc, EngineUnavailable | ConnectionError | TimeoutError)
+
+
 class NotConfigured(RepurposeFlowError):
     """A feature needs settings that are not there (e.g. Stripe keys)."""
 

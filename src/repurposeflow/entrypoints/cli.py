@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from repurposeflow.bootstrap import (
     App,
     bootstrap,
     build_content_engine,
+    ensure_queue_schema,
     is_ephemeral,
     load_settings,
     migrate,
@@ -54,8 +56,9 @@ from repurposeflow.domain.errors import (
     StoreUnavailable,
     WebhookRejected,
 )
+from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import Generation, User
-from repurposeflow.domain.ports import BillingGateway
+from repurposeflow.domain.ports import BillingGateway, ContentEngine
 from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.quota import display_limit
 from repurposeflow.domain.text import (
@@ -79,8 +82,10 @@ from repurposeflow.services import usage as usage_service
 from repurposeflow.services.repurpose import (
     RepurposeRequest,
     RepurposeResult,
+    enqueue_generation,
     regenerate,
     repurpose,
+    start_generation,
 )
 
 
@@ -292,10 +297,23 @@ def repurpose_command(
         Path | None, typer.Option("--out", "-o", help="Also write one file per platform here.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help='Queue it for a worker (jobs = "procrastinate") and print its id at once.',
+        ),
+    ] = False,
 ) -> None:
     """Repurpose FILE into posts for every platform (or the ones you pick)."""
     # Every input is checked before anything is reserved: a bad one costs nothing.
     settings = load_settings(engine=engine)
+    if queue and not settings.queued:
+        raise InvalidInput(
+            '--queue needs the job queue: set jobs = "procrastinate" '
+            "(REPURPOSEFLOW_JOBS=procrastinate) with a PostgreSQL database, and run "
+            "`repurposeflow worker`."
+        )
     content_engine = build_content_engine(settings.engine)
     source = check_input(_read_source(file))
     platforms = parse_platforms(platform) if platform else None
@@ -306,6 +324,9 @@ def repurpose_command(
     app_ = bootstrap(settings)
     _local_user(app_)
     request = RepurposeRequest(app_.settings.user, source, platforms=platforms, tone=tone)
+    if queue:
+        _queue_generation(app_, content_engine, request, fmt, quiet)
+        return
     joined = False
 
     def run_it() -> RepurposeResult:
@@ -356,6 +377,34 @@ def repurpose_command(
     else:
         note = f"saved as {gen.id}"
     err.print(f"[dim]{escape(note)} · {escape(_usage_line(app_))}[/]")
+
+
+def _queue_generation(
+    app_: App, engine: ContentEngine, request: RepurposeRequest, fmt: OutputFormat, quiet: bool
+) -> None:
+    """Reserve, queue for a worker once the reservation has committed, print the id."""
+    try:
+        started = start_generation(app_.uow(), engine, app_.clock, request)
+    except RequestInFlight as busy:
+        if not isinstance(busy.generation_id, uuid.UUID):
+            raise
+        gen = history.get_generation(app_.uow(), app_.settings.user, busy.generation_id)
+        note = "the same request is already running: no second charge"
+    else:
+        gen = started.generation
+        if started.cached:
+            note = "from your history, no charge"
+        else:
+            job = GenerationJob(gen.id, app_.settings.user, engine.name)
+            enqueue_generation(app_.uow(), app_.clock, app_.queue(), job)
+            app_.queue().shutdown()
+            note = f"queued; follow it with: repurposeflow show {gen.id}"
+    if fmt is OutputFormat.json:
+        out.print_json(data={"id": str(gen.id), "status": gen.status.value})
+    else:
+        out.print(str(gen.id))
+    if not quiet:
+        err.print(f"[dim]{escape(note)} · {escape(_usage_line(app_))}[/]")
 
 
 @contextmanager
@@ -606,6 +655,32 @@ def serve_command(
     serve(host=host, port=port, workers=workers, dev_user=dev_user)
 
 
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[
+        int, typer.Option(help="Generations run at once by this process.", min=1, max=64)
+    ] = 4,
+) -> None:
+    """Run queued generations (jobs = "procrastinate") until stopped: Ctrl-C or
+    SIGTERM takes no new job and lets the running ones finish."""
+    import logging
+
+    app_ = _app()
+    queue = app_.queue()
+    if not queue.schema_present():
+        raise NotConfigured(
+            "The job queue's tables are missing: run `repurposeflow db upgrade` "
+            '(with jobs = "procrastinate") first.'
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    err.print(
+        f"worker: running queued generations from {_safe_url(app_.settings.database_url)} "
+        f"({concurrency} at once); Ctrl-C stops it after the running ones"
+    )
+    queue.run_worker(concurrency=concurrency)
+    err.print("worker: stopped")
+
+
 @retention_app.command("run")
 def retention_run_command(
     batch_size: Annotated[int, typer.Option(help="Rows per transaction.")] = 1000,
@@ -645,10 +720,14 @@ def bench_command(
 def db_upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Migrate the database to the newest schema (or REVISION)."""
+    """Migrate the database to the newest schema (or REVISION); with jobs =
+    "procrastinate", also apply the job queue's schema if it is not there."""
     settings = load_settings()
     now_at = migrate(settings, revision)
     out.print(f"{_safe_url(settings.database_url)} is at revision {now_at}")
+    if settings.queued:
+        applied = ensure_queue_schema(settings)
+        out.print(f"job queue schema (procrastinate): {'applied' if applied else 'present'}")
 
 
 @db_app.command("current")

@@ -21,12 +21,14 @@ import attrs
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tone, UsageEventType
 from repurposeflow.domain.errors import (
     EngineError,
+    EngineUnavailable,
     GenerationBusy,
     GenerationNotFound,
     IdempotencyKeyReused,
     InvalidInput,
     JobRejected,
     RequestInFlight,
+    is_engine_outage,
 )
 from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import Brief, Generation, TokenUsage, new_id, status_for
@@ -79,6 +81,9 @@ def check_idempotency_key(key: str | None) -> str | None:
 class RepurposeResult:
     generation: Generation
     cached: bool = False
+    # run_generation found it no longer pending (finished, or swept as stale): it did
+    # nothing and returned the generation as stored.
+    skipped: bool = False
 
     @property
     def status(self) -> GenerationStatus:
@@ -199,10 +204,16 @@ def run_generation(
     *,
     on_progress: ProgressListener | None = None,
     max_concurrency: int = DEFAULT_CONCURRENCY,
+    retry_outage: bool = False,
 ) -> RepurposeResult:
     """Do the engine work of a pending generation started by ``start_generation`` and
     store the outcome. A generation that is no longer pending (a job delivered twice,
-    a run swept as stale) is returned as it is."""
+    a run swept as stale) is returned as it is, ``skipped``.
+
+    ``retry_outage`` (a job queue with attempts left): when the engine cannot be
+    reached at all (``is_engine_outage`` on the first call, so nothing was delivered),
+    raise EngineUnavailable and leave the generation pending and charged for the next
+    attempt, instead of failing and refunding it."""
     emit = on_progress or quiet
     started = time.perf_counter()
     with uow:
@@ -212,7 +223,7 @@ def run_generation(
         raise GenerationNotFound(generation_id)
     gen = gen_or_none
     if gen.status is not GenerationStatus.PENDING:
-        return RepurposeResult(gen)
+        return RepurposeResult(gen, skipped=True)
     source, platforms, tone = gen.input_content, gen.selected_platforms, gen.selected_tone
 
     usage = TokenUsage()
@@ -254,6 +265,11 @@ def run_generation(
         fail("interrupted")
         raise
     except Exception as exc:
+        if retry_outage and is_engine_outage(exc):
+            emit(ProgressEvent(ProgressKind.NOTE, detail=f"engine unavailable, will retry: {exc}"))
+            if isinstance(exc, EngineUnavailable):
+                raise
+            raise EngineUnavailable(f"{type(exc).__name__}: {exc}") from exc
         # Analysis failed (or something unexpected): nothing was delivered.
         if isinstance(exc, EngineError) and isinstance(exc.usage, TokenUsage):
             usage += exc.usage  # a refused or broken answer is billed all the same
