@@ -12,6 +12,7 @@ import pytest
 
 from repurposeflow.adapters.engines.local import LocalEngine
 from repurposeflow.adapters.engines.local.document import Document
+from repurposeflow.adapters.engines.local.markup import looks_like_html, read_markup
 from repurposeflow.adapters.engines.local.phrases import phrases
 from repurposeflow.adapters.engines.local.ranking import leans_back
 from repurposeflow.adapters.engines.local.sentences import unbalanced
@@ -165,6 +166,47 @@ def test_no_template_tags_or_markup_reach_an_output_or_the_analysis(name: str) -
         assert not _TEMPLATE.search(text), text
     for tone, platform, text in everything(name):
         assert not _TEMPLATE.search(text), (tone, platform, text)
+
+
+# Markdown syntax a reader would see as stray symbols: bold or italic markers, a link's
+# target, a heading's hashes, a quote's ">", a rule, a list marker, a code fence or a
+# REPL prompt from a code block.
+_MARKDOWN = re.compile(
+    r"\*\*|__\w|\]\(|(?<![\w*])\*[^\s*][^*]*\*(?![\w*])|(?:^|\s)#{1,6}\s|^>\s|^\s*[-*+]\s"
+    r"|(?:^|\s)-{3,}(?:\s|$)|```|>>>|^\.\.\.\s",
+    re.M,
+)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_markdown_syntax_reaches_an_output(name: str) -> None:
+    """A README that opens with an HTML logo or badges is still Markdown: its headings,
+    bold, links and code blocks are read as such, not shown as symbols."""
+    brief = ENGINE.analyze(SOURCES[name], Tone.CONVERSATIONAL).brief
+    for text in [brief.core_message, *brief.key_points, brief.topic]:
+        assert not _MARKDOWN.search(text), text
+    for tone, platform, text in everything(name):
+        assert not _MARKDOWN.search(text), (tone, platform, text)
+
+
+def test_a_readme_with_an_html_header_is_read_as_markdown() -> None:
+    document = doc("readme-html-header.md")
+    prose = " ".join(s.text for s in document.sentences)
+    # The HTML header's words are kept, the code block's are not (nor its <title>).
+    assert "background jobs for Python that survive a restart" in prose
+    assert "tidyqueue is a small job queue" in prose
+    for code in ("send_invoice", "Invoice Template", "retries=3", "customer_id"):
+        assert code not in prose
+    assert document.title != "Invoice Template"
+    assert "Template" not in " ".join(document.keywords)
+    assert [b.text for b in read_markup(SOURCES["readme-html-header.md"]).blocks][:2] == [
+        "tidyqueue - background jobs for Python that survive a restart.",
+        "Documentation: https://tidyqueue.example.org",
+    ]
+    # A page or fragment that is HTML stays HTML.
+    for name in ("full-page.html", "html-article.html"):
+        assert looks_like_html(SOURCES[name])
+    assert not looks_like_html(SOURCES["readme-html-header.md"])
 
 
 _FALLBACK_TAGS = {t.lower() for group in phrases("en", "fallback_tag", Tone.CONVERSATIONAL)

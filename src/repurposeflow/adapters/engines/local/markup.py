@@ -70,10 +70,39 @@ def _tidy(text: str) -> str:
 
 
 def looks_like_html(text: str) -> bool:
-    """True when the text is an HTML document or fragment rather than Markdown."""
+    """True when the text is an HTML document or fragment rather than Markdown. Markdown
+    may hold HTML blocks (a README's centred logo and badges): a text with tags that also
+    has Markdown's own structure outside them is Markdown."""
     head = text[:4000]
-    tags = len(_HTML_SIGNS.findall(head))
-    return tags >= 2 or head.lstrip().lower().startswith(("<!doctype", "<html"))
+    if head.lstrip().lower().startswith(("<!doctype", "<html")):
+        return True
+    return len(_HTML_SIGNS.findall(head)) >= 2 and not _has_markdown_structure(text)
+
+
+# Tokens only Markdown syntax makes: ``#`` headings, fenced code, lists, quotes, rules
+# (block level); bold, italics, links and inline code (inline).
+_MD_BLOCK_SIGNS = frozenset(
+    {"fence", "bullet_list_open", "ordered_list_open", "blockquote_open", "hr"}
+)
+_MD_INLINE_SIGNS = frozenset({"strong_open", "em_open", "link_open", "code_inline"})
+
+
+def _has_markdown_structure(text: str) -> bool:
+    inline = 0
+    for token in _MD.parse(text):
+        if token.type in _MD_BLOCK_SIGNS or (
+            token.type == "heading_open" and token.markup.startswith("#")
+        ):
+            return True
+        if token.type == "inline":
+            inline += sum(
+                1
+                for child in token.children or ()
+                if child.type in _MD_INLINE_SIGNS and child.markup != "autolink"
+            )
+            if inline >= 2:
+                return True
+    return False
 
 
 def read_markup(source: str) -> Markup:
