@@ -20,8 +20,8 @@ import attrs
 import platformdirs
 
 from repurposeflow.adapters.clock import SystemClock
-from repurposeflow.domain.enums import BillingInterval, SubscriptionStatus, Tier
-from repurposeflow.domain.errors import InvalidInput
+from repurposeflow.domain.enums import BillingInterval, Platform, SubscriptionStatus, Tier, Tone
+from repurposeflow.domain.errors import InvalidInput, NotConfigured
 from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import User
 from repurposeflow.domain.ports import (
@@ -38,10 +38,24 @@ from repurposeflow.domain.quota import Quota, limit_for
 from repurposeflow.services.webhooks import WebhookInbox
 
 if TYPE_CHECKING:
+    from repurposeflow.adapters.engines.estimate import GenerationEstimate
+    from repurposeflow.adapters.engines.pricing import Catalogue
     from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
 
 _ENV_PREFIX = "REPURPOSEFLOW_"
-_KEYS = ("home", "database_url", "engine", "user", "email", "tier", "concurrency", "jobs")
+_KEYS = (
+    "home",
+    "database_url",
+    "engine",
+    "model",
+    "base_url",
+    "prices",
+    "user",
+    "email",
+    "tier",
+    "concurrency",
+    "jobs",
+)
 # Where a started generation runs: "inline", a pool of threads in the process that
 # started it (the embedded default); "procrastinate", a durable queue on PostgreSQL
 # that `repurposeflow worker` processes run.
@@ -59,6 +73,12 @@ class Settings:
     concurrency: int = 6
     config_file: Path | None = None
     jobs: str = "inline"
+
+    # The model engines: a model (None: the price table's default for the provider), a
+    # base URL for an OpenAI-compatible or proxy endpoint, and a price file of one's own.
+    model: str | None = None
+    base_url: str | None = None
+    prices: Path | None = None
 
     @property
     def queued(self) -> bool:
@@ -163,6 +183,9 @@ def load_settings(
         concurrency=concurrency,
         config_file=config_path,
         jobs=jobs,
+        model=_text(values, "model", "").strip() or None,
+        base_url=_text(values, "base_url", "").strip() or None,
+        prices=Path(_text(values, "prices", "")).expanduser() if values.get("prices") else None,
     )
 
 
@@ -207,27 +230,101 @@ def is_ephemeral(database_url: str) -> bool:
     )
 
 
-def _local_engine() -> ContentEngine:
+@attrs.frozen
+class EngineOptions:
+    """What a model engine is built with; the local engine needs none of it."""
+
+    model: str | None = None
+    base_url: str | None = None
+    prices: Path | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> EngineOptions:
+        return cls(settings.model, settings.base_url, settings.prices)
+
+
+def _local_engine(options: EngineOptions) -> ContentEngine:
     from repurposeflow.adapters.engines.local import LocalEngine
 
     return LocalEngine()
 
 
-def _scripted_engine() -> ContentEngine:
+def _scripted_engine(options: EngineOptions) -> ContentEngine:
     from repurposeflow.adapters.engines.scripted import ScriptedEngine
 
     return ScriptedEngine()
+
+
+def check_model(provider: str, model: str | None, catalogue: Catalogue) -> None:
+    """A model priced under the other provider is a mix-up (a config file's model with
+    --engine switched): said before anything is called or charged."""
+    if not model or model in catalogue.models.get(provider, {}):
+        return
+    elsewhere = [p for p, models in catalogue.models.items() if p != provider and model in models]
+    if elsewhere:
+        raise InvalidInput(
+            f"The model {model!r} is a {elsewhere[0]} model; use --engine {elsewhere[0]}, "
+            f"or name a {provider} model with --model."
+        )
+
+
+def _model_engine_options(provider: str, options: EngineOptions) -> dict[str, Any]:
+    from repurposeflow.adapters.engines.pricing import load_catalogue
+
+    catalogue = load_catalogue(options.prices)
+    check_model(provider, options.model, catalogue)
+    return {"model": options.model, "catalogue": catalogue, "base_url": options.base_url}
+
+
+def price_catalogue(settings: Settings) -> Catalogue:
+    """The price table (shipped, with the ``prices`` setting's file over it)."""
+    from repurposeflow.adapters.engines.pricing import load_catalogue
+
+    return load_catalogue(settings.prices)
+
+
+def estimate_cost(
+    settings: Settings, source: str, platforms: tuple[Platform, ...], tone: Tone
+) -> GenerationEstimate:
+    """``repurpose --dry-run``: the real prompts counted and priced; no call, no charge."""
+    from repurposeflow.adapters.engines.estimate import estimate_generation
+
+    catalogue = price_catalogue(settings)
+    check_model(settings.engine, settings.model, catalogue)
+    return estimate_generation(
+        source,
+        provider=settings.engine,
+        model=settings.model,
+        platforms=platforms,
+        tone=tone,
+        catalogue=catalogue,
+    )
+
+
+def _openai_engine(options: EngineOptions) -> ContentEngine:
+    from repurposeflow.adapters.engines.openai import OpenAIEngine
+
+    return OpenAIEngine(**_model_engine_options("openai", options))
+
+
+def _anthropic_engine(options: EngineOptions) -> ContentEngine:
+    from repurposeflow.adapters.engines.anthropic import AnthropicEngine
+
+    return AnthropicEngine(**_model_engine_options("anthropic", options))
 
 
 # Every engine a person can choose by name. A new engine is one builder here (imported
 # late: a CLI run pays only for the engine it uses). Test engines are not among them: a
 # canned answer must never be charged for; tests and hosts pass them in (engine_factory,
 # TEST_ENGINE_BUILDERS).
-ENGINE_BUILDERS: dict[str, Callable[[], ContentEngine]] = {
+ENGINE_BUILDERS: dict[str, Callable[[EngineOptions], ContentEngine]] = {
     "local": _local_engine,
+    "openai": _openai_engine,
+    "anthropic": _anthropic_engine,
 }
 ENGINES = tuple(ENGINE_BUILDERS)
-TEST_ENGINE_BUILDERS: dict[str, Callable[[], ContentEngine]] = {
+MODEL_ENGINES = ("openai", "anthropic")
+TEST_ENGINE_BUILDERS: dict[str, Callable[[EngineOptions], ContentEngine]] = {
     "scripted": _scripted_engine,
 }
 
@@ -241,8 +338,14 @@ def check_engine_name(name: str, known: Collection[str] = ENGINES) -> str:
     return engine
 
 
-def build_content_engine(name: str) -> ContentEngine:
-    return ENGINE_BUILDERS[check_engine_name(name)]()
+def build_content_engine(name: str, options: EngineOptions | None = None) -> ContentEngine:
+    """The named engine. A model engine without its key raises NotConfigured here,
+    which every entry point calls before anything is reserved."""
+    engine = check_engine_name(name)
+    options = options or EngineOptions()
+    if options.model and engine not in MODEL_ENGINES:
+        options = attrs.evolve(options, model=None)  # the local engine has one model
+    return ENGINE_BUILDERS[engine](options)
 
 
 # --- billing and identity ----------------------------------------------------------------
@@ -300,7 +403,8 @@ class App:
     settings: Settings
     uow_factory: Callable[[], UnitOfWork]
     clock: Clock
-    engine_factory: Callable[[str], ContentEngine] = build_content_engine
+    # None: the installed engines, built with this app's settings (model, base URL, prices).
+    engine_factory: Callable[[str], ContentEngine] | None = None
     # A unit of work acting for one signed-in person (row-level security on
     # PostgreSQL); None: the same store as uow_factory.
     user_uow_factory: Callable[[str], UnitOfWork] | None = None
@@ -316,14 +420,24 @@ class App:
             return self.uow_factory()
         return self.user_uow_factory(clerk_user_id)
 
-    def engine(self, name: str | None = None) -> ContentEngine:
-        return self.engine_factory(name or self.settings.engine)
+    def engine(self, name: str | None = None, model: str | None = None) -> ContentEngine:
+        name = name or self.settings.engine
+        if self.engine_factory is not None:
+            return self.engine_factory(name)
+        options = EngineOptions.of(self.settings)
+        if model:
+            options = attrs.evolve(options, model=model)
+        return build_content_engine(name, options)
 
-    def engine_for(self, provider: str | None) -> ContentEngine:
-        """The engine that wrote a stored generation (``llm_provider``) when this install
-        has it, else the configured one: regenerating keeps a generation's voice."""
+    def engine_for(self, provider: str | None, model: str | None = None) -> ContentEngine:
+        """The engine (and model) that wrote a stored generation (``llm_provider``,
+        ``llm_model``) when this install has it, else the configured one: regenerating
+        keeps a generation's voice."""
         known = provider is not None and provider.strip().lower() in ENGINE_BUILDERS
-        return self.engine(provider if known else None)
+        if not known:
+            return self.engine(None)
+        name = provider.strip().lower() if provider else None
+        return self.engine(name, model if name in MODEL_ENGINES else None)
 
     # The durable queue (jobs = "procrastinate"), made on first use: see queue().
     job_queue: ProcrastinateJobRunner | None = None
@@ -342,14 +456,15 @@ class App:
 
         try:
             engine = self.engine(job.engine)
-        except InvalidInput:
-            # Queued by a process that has an engine this one lacks: it can never run here.
-            settled = fail_and_refund(
-                self.uow_factory(),
-                self.clock,
-                job.generation_id,
-                f"the engine {job.engine!r} is not installed where the job ran",
+        except (InvalidInput, NotConfigured) as exc:
+            # Queued by a process that has an engine (or its key) this one lacks: it can
+            # never run here.
+            reason = (
+                exc.message
+                if isinstance(exc, NotConfigured)
+                else f"the engine {job.engine!r} is not installed where the job ran"
             )
+            settled = fail_and_refund(self.uow_factory(), self.clock, job.generation_id, reason)
             return settled.failed_now
         request = RepurposeRequest(
             job.clerk_user_id, "", user_agent=job.user_agent, ip_address=job.ip_address

@@ -30,13 +30,18 @@ from rich.table import Table
 from repurposeflow import __version__
 from repurposeflow.bootstrap import (
     ENGINES,
+    MODEL_ENGINES,
     App,
+    EngineOptions,
+    Settings,
     bootstrap,
     build_content_engine,
     ensure_queue_schema,
+    estimate_cost,
     is_ephemeral,
     load_settings,
     migrate,
+    price_catalogue,
     schema_revision,
 )
 from repurposeflow.domain.enums import (
@@ -57,7 +62,7 @@ from repurposeflow.domain.errors import (
     WebhookRejected,
 )
 from repurposeflow.domain.jobs import GenerationJob
-from repurposeflow.domain.model import Generation, User
+from repurposeflow.domain.model import Generation, TokenUsage, User
 from repurposeflow.domain.ports import BillingGateway, ContentEngine
 from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.quota import display_limit
@@ -75,6 +80,7 @@ from repurposeflow.entrypoints.present import (
     generation_json,
     generation_markdown,
     platform_markdown,
+    usage_line,
 )
 from repurposeflow.services import billing as billing_service
 from repurposeflow.services import history, maintenance, users
@@ -225,6 +231,8 @@ def _print_generation(
     if fmt is OutputFormat.json:
         out.print(generation_json(gen), markup=False)
         return
+    if gen.llm_provider in MODEL_ENGINES:
+        err.print(f"[dim]{escape(usage_line(gen))}[/]")
     text = generation_markdown(gen, platforms)
     if fmt is OutputFormat.markdown:
         out.print(text, markup=False)
@@ -292,6 +300,14 @@ def repurpose_command(
     engine: Annotated[
         str | None, typer.Option("--engine", "-e", help=f"One of: {', '.join(ENGINES)}.")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="The model, for openai and anthropic (see: repurposeflow engines).",
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.text,
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Also write one file per platform here.")
@@ -304,17 +320,34 @@ def repurpose_command(
             help='Queue it for a worker (jobs = "procrastinate") and print its id at once.',
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the calls, tokens and estimated cost; call no model, charge nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Repurpose FILE into posts for every platform (or the ones you pick)."""
     # Every input is checked before anything is reserved: a bad one costs nothing.
-    settings = load_settings(engine=engine)
+    settings = load_settings(engine=engine, model=model)
+    if model is not None and settings.engine not in MODEL_ENGINES:
+        raise InvalidInput(
+            f"--model is for the model engines ({', '.join(MODEL_ENGINES)}); "
+            f"the {settings.engine} engine has one model."
+        )
+    if dry_run:
+        source = check_input(_read_source(file))
+        chosen = parse_platforms(platform) if platform else tuple(Platform)
+        _print_estimate(settings, source, chosen, Tone.parse(tone) if tone else None, fmt)
+        return
     if queue and not settings.queued:
         raise InvalidInput(
             '--queue needs the job queue: set jobs = "procrastinate" '
             "(REPURPOSEFLOW_JOBS=procrastinate) with a PostgreSQL database, and run "
             "`repurposeflow worker`."
         )
-    content_engine = build_content_engine(settings.engine)
+    content_engine = build_content_engine(settings.engine, EngineOptions.of(settings))
     source = check_input(_read_source(file))
     platforms = parse_platforms(platform) if platform else None
     if tone is not None:
@@ -405,6 +438,93 @@ def _queue_generation(
         out.print(str(gen.id))
     if not quiet:
         err.print(f"[dim]{escape(note)} · {escape(_usage_line(app_))}[/]")
+
+
+def _print_estimate(
+    settings: Settings,
+    source: str,
+    platforms: tuple[Platform, ...],
+    tone: Tone | None,
+    fmt: OutputFormat,
+) -> None:
+    """``--dry-run``: the real prompts counted and priced; nothing is called or charged."""
+    if settings.engine not in MODEL_ENGINES:
+        message = f"The {settings.engine} engine runs on this machine: it costs no tokens."
+        if fmt is OutputFormat.json:
+            out.print(json.dumps({"engine": settings.engine, "cost_usd": "0"}), markup=False)
+        else:
+            out.print(message, markup=False)
+        return
+    estimate = estimate_cost(settings, source, platforms, tone or Tone.CONVERSATIONAL)
+    total = estimate.total
+    if fmt is OutputFormat.json:
+
+        def row(name: str, u: TokenUsage) -> dict[str, object]:
+            return {
+                "call": name,
+                "input_tokens": u.input_tokens,
+                "cached_input_tokens": u.cached_input_tokens,
+                "cache_write_tokens": u.cache_write_tokens,
+                "output_tokens": u.output_tokens,
+                "estimated_cost_usd": str(u.cost_usd) if u.cost_usd is not None else None,
+            }
+
+        data = {
+            "engine": estimate.provider,
+            "model": estimate.model,
+            "counted_with": estimate.counter,
+            "calls": [row(c.name, c.usage) for c in estimate.calls],
+            "total": row("total", total),
+        }
+        out.print(json.dumps(data, indent=2), markup=False)
+        return
+    table = Table(title=f"{estimate.provider} {estimate.model}: estimate, nothing was called")
+    for column in ("call", "input", "cached", "cache write", "output", "cost"):
+        table.add_column(column, justify="left" if column == "call" else "right")
+    for c in (*estimate.calls, None):
+        name, u = ("total", total) if c is None else (c.name, c.usage)
+        table.add_row(
+            name,
+            f"{u.input_tokens:,}",
+            f"{u.cached_input_tokens:,}",
+            f"{u.cache_write_tokens:,}",
+            f"{u.output_tokens:,}",
+            f"${u.cost_usd:.4f}" if u.cost_usd is not None else "unknown",
+        )
+    out.print(table)
+    out.print(
+        f"Tokens {escape(estimate.counter)}; outputs at typical sizes. No charge: a dry "
+        "run uses none of your quota.",
+        markup=False,
+    )
+    if total.cost_usd is None:
+        out.print(
+            f"No price for {estimate.model}: its cost is unknown (add one with the prices "
+            "setting, see: repurposeflow engines).",
+            markup=False,
+        )
+
+
+@app.command("engines")
+def engines_command() -> None:
+    """The engines you can choose, their default models, keys and prices."""
+    settings = load_settings()
+    catalogue = price_catalogue(settings)
+    lines = ["local      built in, runs on this machine, free"]
+    keys = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+    for provider in MODEL_ENGINES:
+        variable = keys[provider]
+        key = "set" if os.environ.get(variable, "").strip() else f"missing: set {variable}"
+        default = catalogue.default_model(provider)
+        lines.append(f"{provider:<10} default model {default}; key {key}")
+        for name, price in catalogue.models.get(provider, {}).items():
+            write = f"  cache write ${price.cache_write}" if price.cache_write is not None else ""
+            lines.append(
+                f"           {name:<20} input ${price.input}  cached ${price.cached_input}"
+                f"  output ${price.output}{write}"
+            )
+    lines.append("Prices are USD per million tokens; override them with the prices setting.")
+    out.print("\n".join(lines), markup=False)
 
 
 @contextmanager
@@ -561,7 +681,7 @@ def regenerate_command(
     chosen = parse_platforms(platform) if platform else None
     updated = regenerate(
         app_.uow(),
-        app_.engine_for(gen.llm_provider),
+        app_.engine_for(gen.llm_provider, gen.llm_model),
         app_.clock,
         clerk_user_id=app_.settings.user,
         generation_id=gen.id,

@@ -145,5 +145,16 @@ def generation_dict(gen: Generation) -> dict[str, Any]:
     }
 
 
+def usage_line(gen: Generation) -> str:
+    """Tokens and cost of a generation in one line, as ``show`` prints it."""
+    u = gen.usage
+    cost = f"${u.cost_usd:.4f}" if u.cost_usd is not None else "cost unknown (model not priced)"
+    return (
+        f"{gen.llm_provider} {gen.llm_model}: {u.input_tokens:,} input tokens "
+        f"({u.cached_input_tokens:,} cached, {u.cache_write_tokens:,} written to cache), "
+        f"{u.output_tokens:,} output tokens, {cost}"
+    )
+
+
 def generation_json(gen: Generation) -> str:
     return json.dumps(generation_dict(gen), indent=2, ensure_ascii=False)

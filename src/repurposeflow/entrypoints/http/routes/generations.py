@@ -202,7 +202,7 @@ def regenerate_generation(
     """Renders the named platforms again (or, with none named, the ones that failed) at
     no charge, and answers with the updated generation."""
     gen = history.get_generation(uow, caller.clerk_user_id, generation_id)
-    engine = state.app.engine_for(gen.llm_provider)
+    engine = state.app.engine_for(gen.llm_provider, gen.llm_model)
     updated = regenerate(
         uow,
         engine,

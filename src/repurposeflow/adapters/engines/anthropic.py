@@ -1,0 +1,111 @@
+"""The Anthropic engine: the Messages API with structured outputs
+(``output_config.format``), through the official SDK's sync client, one client shared
+by the render threads.
+
+Structured outputs rather than one forced tool: Claude Sonnet 5.5, the default model,
+answers a forced ``tool_choice`` with a 400 ("forced tool use returns an error" in its
+breaking changes), and structured outputs hold the answer to the same strict schema.
+The shared prefix sits in the system prompt with a ``cache_control`` breakpoint at its
+end, so the analysis writes the cache and every render reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anthropic
+import httpx2
+
+from repurposeflow.adapters.engines import prompting
+from repurposeflow.adapters.engines.remote import (
+    MAX_OUTPUT_TOKENS,
+    ModelEngine,
+    Reply,
+    status_line,
+)
+from repurposeflow.domain.errors import NotConfigured
+
+KEY_VARIABLE = "ANTHROPIC_API_KEY"
+
+
+class AnthropicEngine(ModelEngine):
+    name = "anthropic"
+    provider_title = "Anthropic"
+    key_variable = KEY_VARIABLE
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        http_client: httpx2.Client | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        key = api_key if api_key is not None else os.environ.get(KEY_VARIABLE, "")
+        if not key.strip():
+            raise NotConfigured(f"Set {KEY_VARIABLE} to use the anthropic engine.")
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self._client = anthropic.Anthropic(
+            api_key=key,
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            timeout=self.timeout_s,
+            http_client=http_client,
+        )
+
+    def _call(self, prompt: prompting.Prompt, timeout: float) -> Reply:
+        response = self._client.messages.create(
+            model=self.model,
+            max_tokens=MAX_OUTPUT_TOKENS,
+            system=[
+                {
+                    "type": "text",
+                    "text": prompt.shared,
+                    "cache_control": {"type": "ephemeral"},
+                }
+            ],
+            messages=[{"role": "user", "content": prompt.task}],
+            output_config={"format": {"type": "json_schema", "schema": prompting.answer_schema()}},
+            timeout=timeout,
+        )
+        usage = response.usage
+        read = usage.cache_read_input_tokens or 0
+        written = usage.cache_creation_input_tokens or 0
+        counted = self.usage(
+            # Anthropic's input_tokens leaves out the cached parts; ours counts them all.
+            input_tokens=usage.input_tokens + read + written,
+            cached_input_tokens=read,
+            cache_write_tokens=written,
+            output_tokens=usage.output_tokens,
+        )
+        text = "".join(block.text for block in response.content if block.type == "text")
+        refused = response.stop_reason == "refusal"
+        return Reply(
+            text,
+            counted,
+            refusal=(text.strip() or "no reason given") if refused else None,
+            truncated=response.stop_reason == "max_tokens",
+        )
+
+    def _explain(self, exc: Exception, timeout: float) -> str:
+        if isinstance(exc, anthropic.APITimeoutError):
+            return f"Anthropic did not answer within {timeout:.0f} s (after its retries)"
+        if isinstance(exc, anthropic.APIConnectionError):
+            where = self.base_url or "api.anthropic.com"
+            return f"could not reach Anthropic at {where}: {exc}"
+        if isinstance(exc, anthropic.APIStatusError):
+            return status_line(
+                "Anthropic", KEY_VARIABLE, exc.status_code, _message(exc), self.model
+            )
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _message(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return exc.message

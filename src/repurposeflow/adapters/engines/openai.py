@@ -1,0 +1,111 @@
+"""The OpenAI engine: Chat Completions with a strict JSON schema, through the official
+SDK's sync client (the pipeline renders in threads; one client is shared by them).
+
+Chat Completions rather than the Responses API because OpenAI-compatible servers
+(Ollama, vLLM, llama.cpp's server) speak it: point ``OPENAI_BASE_URL`` or the
+``base_url`` setting at one and this engine drives it unchanged. Prompt caching is
+OpenAI's automatic prefix cache, which the byte-identical prefix of ``prompting`` feeds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx2
+import openai
+
+from repurposeflow.adapters.engines import prompting
+from repurposeflow.adapters.engines.remote import (
+    MAX_OUTPUT_TOKENS,
+    ModelEngine,
+    Reply,
+    status_line,
+)
+from repurposeflow.domain.errors import NotConfigured
+
+KEY_VARIABLE = "OPENAI_API_KEY"
+
+
+class OpenAIEngine(ModelEngine):
+    name = "openai"
+    provider_title = "OpenAI"
+    key_variable = KEY_VARIABLE
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        http_client: httpx2.Client | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        key = api_key if api_key is not None else os.environ.get(KEY_VARIABLE, "")
+        if not key.strip():
+            raise NotConfigured(
+                f"Set {KEY_VARIABLE} to use the openai engine (for a local "
+                "OpenAI-compatible server that needs no key, any value will do)."
+            )
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self._client = openai.OpenAI(
+            api_key=key,
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            timeout=self.timeout_s,
+            http_client=http_client,
+        )
+
+    def _call(self, prompt: prompting.Prompt, timeout: float) -> Reply:
+        response = self._client.chat.completions.create(
+            model=self.model,
+            messages=[
+                {"role": "system", "content": prompt.shared},
+                {"role": "user", "content": prompt.task},
+            ],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": prompting.ANSWER_SCHEMA_NAME,
+                    "strict": True,
+                    "schema": prompting.answer_schema(),
+                },
+            },
+            max_completion_tokens=MAX_OUTPUT_TOKENS,
+            timeout=timeout,
+        )
+        usage = response.usage
+        details = usage.prompt_tokens_details if usage is not None else None
+        counted = self.usage(
+            input_tokens=usage.prompt_tokens if usage is not None else 0,
+            cached_input_tokens=(details.cached_tokens or 0) if details is not None else 0,
+            output_tokens=usage.completion_tokens if usage is not None else 0,
+        )
+        if not response.choices:
+            return Reply("", counted, refusal="no answer came back")
+        choice = response.choices[0]
+        return Reply(
+            choice.message.content or "",
+            counted,
+            refusal=choice.message.refusal,
+            truncated=choice.finish_reason == "length",
+        )
+
+    def _explain(self, exc: Exception, timeout: float) -> str:
+        if isinstance(exc, openai.APITimeoutError):
+            return f"OpenAI did not answer within {timeout:.0f} s (after its retries)"
+        if isinstance(exc, openai.APIConnectionError):
+            where = self.base_url or "api.openai.com"
+            return f"could not reach OpenAI at {where}: {exc}"
+        if isinstance(exc, openai.APIStatusError):
+            return status_line("OpenAI", KEY_VARIABLE, exc.status_code, _message(exc), self.model)
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return exc.message
