@@ -35,6 +35,7 @@ from repurposeflow.domain.engine import RenderRequest
 from repurposeflow.domain.enums import Platform, Tone
 from repurposeflow.domain.model import Brief, VoiceSettings
 from repurposeflow.domain.platforms import OUTPUT_TYPES, PlatformOutput
+from repurposeflow.domain.validation import DEFAULT_BANNED_PHRASES
 
 # Fields an output derives from the others: the model is never asked for them.
 _DERIVED = {"tweet_count"}
@@ -94,6 +95,8 @@ def answer_schema() -> dict[str, Any]:
 
 ANSWER_SCHEMA_NAME = "repurposeflow_answer"
 
+_BANNED = ", ".join(json.dumps(p) for p in DEFAULT_BANNED_PHRASES)
+
 SYSTEM = f"""You are RepurposeFlow, a ghostwriter who turns one long piece of writing into \
 posts its author would publish as they are, for TikTok, X, Threads, LinkedIn, Instagram \
 and email.
@@ -110,8 +113,10 @@ point needs a number the source does not give, make the point without one.
 
 How to write:
 - Sound like the author on a good day: plain words, concrete details from the source, \
-short sentences. No filler ("In today's fast-paced world", "game-changer", "delve", \
-"unlock", "let's dive in"), no hype the source does not support, no emoji walls.
+short sentences. No filler, no hype the source does not support, no emoji walls, and \
+never these phrases, in any form: {_BANNED}.
+- No placeholders ("[link]", "{{{{name}}}}", "TODO"), no code fences, no Markdown in \
+posts except the email body.
 - Each post carries one idea, stated so it makes sense to someone who never read the \
 source.
 - Open with a hook that stops the scroll: a specific claim, tension or surprise taken \
