@@ -105,6 +105,10 @@ def _plain_split(text: str, language: str) -> list[str] | None:
     pieces: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
+        if "." not in match.group(1) and text[match.end() : match.end() + 1].islower():
+            # "YAKE! is a lightweight…", "Why? because…": a sentence does not go on in
+            # lowercase, so this "!" or "?" is part of a name or an aside (pysbd agrees).
+            continue
         if "." in match.group(1):
             before = _WORD_BEFORE.search(text, 0, match.start()).group(1)  # type: ignore[union-attr]
             after = text[match.end() : match.end() + 1]
@@ -206,6 +210,35 @@ def _rejoin(pieces: list[str], cjk: bool) -> list[str]:
     return out
 
 
+# "YAKE! is…": a word the text itself follows with "!" and a lowercase word.
+_BANG_NAME = re.compile(r"(?<![\w!])([^\W\d_a-z][\w.+-]*)!\s+(?=[^\W\d_])")
+
+
+def bang_names(texts: list[str]) -> frozenset[str]:
+    """Names that end in "!" ("YAKE!", "Yahoo!"): a word the text follows with "!" and
+    then a lowercase word at least once. After such a name a capital does not start a
+    sentence either ("YAKE! Keyword Extraction from…")."""
+    return frozenset(
+        m.group(1)
+        for t in texts
+        if "!" in t
+        for m in _BANG_NAME.finditer(t)
+        if t[m.end()].islower() and m.group(1)[0].isupper()
+    )
+
+
+def _keep_names(pieces: list[str], names: frozenset[str]) -> list[str]:
+    """Pieces split right after a name that ends in "!" put back together."""
+    out: list[str] = []
+    for piece in pieces:
+        last = out[-1].rsplit(None, 1)[-1] if out else ""
+        if last.endswith("!") and last[:-1] in names:
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
 def _unframed(text: str) -> str:
     """``text`` without a framing opener ("Remember this: …"), capitalised."""
     match = _FRAME_PREFIX.match(text)
@@ -228,6 +261,7 @@ def is_spoken(blocks: list[Block], language: str) -> bool:
 def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
     segmenter = None
     labels = _speaker_labels(blocks)
+    names = frozenset() if language in CJK_LANGS else bang_names([b.text for b in blocks])
     spoken = is_spoken(blocks, language)
     out: list[Sentence] = []
     section = 0
@@ -252,6 +286,8 @@ def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
                 segmenter = _segmenter(language)
             pieces = [p.strip() for p in segmenter.segment(text)]  # type: ignore[attr-defined]
             pieces = _rejoin([p for p in pieces if p], language in CJK_LANGS)
+        if names:
+            pieces = _keep_names(pieces, names)
         expanded: list[str] = []
         if labels:
             # Speech with punctuation still has its "um"s.
