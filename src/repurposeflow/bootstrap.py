@@ -40,6 +40,7 @@ from repurposeflow.services.webhooks import WebhookInbox
 if TYPE_CHECKING:
     from repurposeflow.adapters.engines.estimate import GenerationEstimate
     from repurposeflow.adapters.engines.pricing import Catalogue
+    from repurposeflow.adapters.jobs.notify import PgProgressListener
     from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
 
 _ENV_PREFIX = "REPURPOSEFLOW_"
@@ -506,6 +507,19 @@ class App:
 
         return ThreadPoolJobRunner(handle, workers=workers, max_pending=max_pending)
 
+    def progress_listener(
+        self, deliver: Callable[[uuid.UUID, ProgressEvent], None]
+    ) -> PgProgressListener | None:
+        """With the durable queue, generations run in worker processes: a listener
+        (``start``/``stop``) that hands ``deliver`` every step any worker publishes.
+        None with the inline pool, whose runs call their hub directly."""
+        if not self.settings.queued:
+            return None
+        from repurposeflow.adapters.jobs.notify import PgProgressListener
+        from repurposeflow.adapters.jobs.procrastinate import libpq_url
+
+        return PgProgressListener(libpq_url(self.settings.database_url), deliver)
+
     def queue(self) -> ProcrastinateJobRunner:
         """The durable job queue: deferring on the API side, ``run_worker`` on the
         worker side. InvalidInput unless ``jobs = "procrastinate"``."""
@@ -525,14 +539,35 @@ class App:
 
 
 def build_job_queue(
-    app: App, database_url: str | None = None, *, connector: Any | None = None, **options: Any
+    app: App,
+    database_url: str | None = None,
+    *,
+    connector: Any | None = None,
+    on_progress: Callable[[GenerationJob, ProgressEvent], None] | None = None,
+    **options: Any,
 ) -> ProcrastinateJobRunner:
     """The procrastinate job runner whose worker runs jobs through ``app``
-    (``connector``: procrastinate's InMemoryConnector in tests)."""
-    from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
+    (``connector``: procrastinate's InMemoryConnector in tests). Every step of a run
+    goes to ``on_progress``; on PostgreSQL by default it is NOTIFYed, for the API
+    processes that LISTEN (``App.progress_listener``)."""
+    from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner, libpq_url
+
+    if on_progress is None and database_url is not None:
+        from repurposeflow.adapters.jobs.notify import PgProgressPublisher
+
+        publisher = PgProgressPublisher(libpq_url(database_url))
+
+        def on_progress(job: GenerationJob, event: ProgressEvent) -> None:
+            publisher.publish(job.generation_id, event)
 
     def handle(job: GenerationJob, *, retry_outage: bool) -> bool:
-        return app.run_job(job, retry_outage=retry_outage)
+        listener = None
+        if on_progress is not None:
+
+            def listener(event: ProgressEvent) -> None:
+                on_progress(job, event)
+
+        return app.run_job(job, listener, retry_outage=retry_outage)
 
     return ProcrastinateJobRunner(handle, database_url=database_url, connector=connector, **options)
 

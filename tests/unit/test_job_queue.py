@@ -305,3 +305,106 @@ def test_the_queue_is_refused_with_inline_jobs() -> None:
     h = Harness(ScriptedEngine())
     with pytest.raises(InvalidInput, match='jobs = "procrastinate"'):
         App(settings=h.app.settings, uow_factory=h.store.uow, clock=h.clock).queue()
+
+
+# --- progress across processes: the NOTIFY payload -----------------------------------
+
+
+def test_a_progress_step_survives_the_trip_through_notify() -> None:
+    import uuid
+
+    from repurposeflow.adapters.jobs.notify import decode, encode
+    from repurposeflow.domain.progress import ProgressEvent, ProgressKind
+
+    gen_id = uuid.uuid4()
+    event = ProgressEvent(
+        ProgressKind.PLATFORM_FAILED, Platform.EMAIL, detail="trop long ✂", violations=("a", "b")
+    )
+    assert decode(encode(gen_id, event)) == (gen_id, event)
+    plain = ProgressEvent(ProgressKind.FINISHED, detail="completed")
+    assert decode(encode(gen_id, plain)) == (gen_id, plain)
+
+
+def test_a_long_step_goes_in_parts_under_the_notify_limit_and_comes_back_whole() -> None:
+    import uuid
+
+    from repurposeflow.adapters.engines.scripted import CANNED
+    from repurposeflow.adapters.jobs.notify import Reassembler, decode, encode, payloads
+    from repurposeflow.domain.platforms import output_from_dict
+    from repurposeflow.domain.progress import ProgressEvent, ProgressKind
+
+    gen_id = uuid.uuid4()
+    post = dict(CANNED[Platform.LINKEDIN], post="🙂 Ünïcödé " * 1000)
+    event = ProgressEvent(
+        ProgressKind.RENDERED, Platform.LINKEDIN, output=output_from_dict(Platform.LINKEDIN, post)
+    )
+    parts = payloads(encode(gen_id, event))
+    assert len(parts) > 1
+    assert all(len(p.encode()) < 8000 for p in parts)
+    # Parts of two steps interleaved (two workers) still come back whole.
+    other = payloads(encode(gen_id, event))
+    joined = Reassembler()
+    wholes = [
+        w
+        for p in [x for pair in zip(parts, other, strict=True) for x in pair]
+        if (w := joined.feed(p)) is not None
+    ]
+    assert [decode(w) for w in wholes] == [(gen_id, event), (gen_id, event)]
+    # Details and violations are cut to a size; whatever is left still fits.
+    huge = ProgressEvent(
+        ProgressKind.REPAIRING, Platform.TWITTER, detail="é" * 50_000, violations=("x" * 5000,) * 50
+    )
+    parts = payloads(encode(gen_id, huge))
+    assert all(len(p.encode()) < 8000 for p in parts)
+    (whole,) = [w for p in parts if (w := joined.feed(p)) is not None]
+    back = decode(whole)
+    assert back is not None and back[1].detail == "é" * 1000 and len(back[1].violations) == 10
+
+
+def test_parts_that_never_complete_are_forgotten() -> None:
+    from repurposeflow.adapters.jobs.notify import Reassembler
+
+    now = [0.0]
+    joined = Reassembler(clock=lambda: now[0])
+    assert joined.feed("#abc:0:2:hello ") is None
+    now[0] = 120.0
+    assert joined.feed("#abc:1:2:world") is None  # the first part was dropped
+    assert joined.feed("#bad-header") is None
+    assert joined.feed("#m:5:2:out of range") is None
+    assert joined.feed('{"plain": 1}') == '{"plain": 1}'
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"g": "nope", "k": "finished"}',
+        '{"g": "%s", "k": "bogus"}' % ("0" * 32),
+    ],
+)
+def test_a_payload_that_is_not_ours_is_ignored(payload: str) -> None:
+    from repurposeflow.adapters.jobs.notify import decode
+
+    assert decode(payload) is None
+
+
+def test_progress_that_cannot_be_published_never_fails_the_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import time
+    import uuid
+
+    from repurposeflow.adapters.jobs.notify import PgProgressPublisher
+    from repurposeflow.domain.progress import ProgressEvent, ProgressKind
+
+    publisher = PgProgressPublisher("postgresql://root@127.0.0.1:1/nothing?connect_timeout=2")
+    with caplog.at_level("WARNING", logger="repurposeflow.progress"):
+        publisher.publish(uuid.uuid4(), ProgressEvent(ProgressKind.ANALYZING))
+        started = time.monotonic()
+        for _ in range(100):  # quiet for a while after a failure: no waiting per step
+            publisher.publish(uuid.uuid4(), ProgressEvent(ProgressKind.ANALYZING))
+        assert time.monotonic() - started < 0.5
+    assert caplog.text.count("not published") == 1
+    publisher.close()

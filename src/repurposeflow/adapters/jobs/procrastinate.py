@@ -105,6 +105,7 @@ class ProcrastinateJobRunner:
         self._opened = False
         self._open_lock = threading.Lock()
         self._closed = False
+        self._worker: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
 
     # --- the API side ---------------------------------------------------------------
 
@@ -205,6 +206,44 @@ class ProcrastinateJobRunner:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        current = asyncio.current_task()
+        if current is not None:
+            self._worker = (asyncio.get_running_loop(), current)
+        try:
+            await self._work(
+                concurrency=concurrency,
+                wait=wait,
+                install_signal_handlers=install_signal_handlers,
+                shutdown_graceful_timeout=shutdown_graceful_timeout,
+                fetch_job_polling_interval=fetch_job_polling_interval,
+                on_started=on_started,
+            )
+        except asyncio.CancelledError:
+            if current is None or not current.cancelling():
+                raise
+            # stop_worker(): the running jobs have finished; a normal return.
+            current.uncancel()
+        finally:
+            self._worker = None
+
+    def stop_worker(self) -> None:
+        """Stop ``run_worker`` from another thread as SIGTERM would: no new job, the
+        running ones finish, then it returns."""
+        worker = self._worker
+        if worker is not None:
+            loop, task = worker
+            loop.call_soon_threadsafe(task.cancel)
+
+    async def _work(
+        self,
+        *,
+        concurrency: int,
+        wait: bool,
+        install_signal_handlers: bool,
+        shutdown_graceful_timeout: float | None,
+        fetch_job_polling_interval: float,
+        on_started: Callable[[], None] | None,
+    ) -> None:
         with self._worker_connector(concurrency):
             async with self.app.open_async():
                 await self.requeue_stalled()

@@ -7,6 +7,7 @@ billing adapters) and, if they like, their own job runner.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,6 +63,9 @@ def create_app(
     runner = jobs or app.job_runner(
         hub.on_job_progress, workers=settings.job_workers, max_pending=settings.job_queue
     )
+    # With the durable queue the runs happen in worker processes; their steps come back
+    # through the database into the same hub.
+    listener = app.progress_listener(hub.publish)
     limits = RateLimits(
         settings.rate_limit_ip, settings.rate_limit_user, settings.rate_limit_storage
     )
@@ -74,8 +78,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        runner.shutdown(wait=True)
+        if listener is not None:
+            await asyncio.to_thread(listener.start)
+        try:
+            yield
+        finally:
+            runner.shutdown(wait=True)
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
 
     api = FastAPI(
         title="RepurposeFlow",
