@@ -96,6 +96,12 @@ def test_forged_and_stale_webhooks_are_400_and_store_nothing() -> None:
             "/webhooks/stripe", content=tampered, headers={"Stripe-Signature": gateway.sign(body)}
         )
         _is_problem(r, 400, "webhook-rejected")
+        # The same upgrade in UTF-16 with a made-up signature (was once taken as signed).
+        utf16 = body.decode().encode("utf-16")
+        r = c.post(
+            "/webhooks/stripe", content=utf16, headers={"Stripe-Signature": "t=1,v1=" + "0" * 64}
+        )
+        _is_problem(r, 400, "webhook-rejected")
         forged_clerk = c.post(
             "/webhooks/clerk",
             content=json.dumps(user_event("user.created", "user_x", email="x@example.com")),

@@ -213,6 +213,9 @@ def test_a_valid_signature_is_accepted(inbox):
         ("missing header", "no Stripe-Signature header"),
         ("malformed json", "not JSON"),
         ("no event id", "no id or type"),
+        ("forged utf-16 body", "not UTF-8"),
+        ("non-ascii signature", "could not be checked|does not match"),
+        ("signed utf-16 body", "not UTF-8"),
     ],
 )
 def test_bad_deliveries_are_rejected_with_nothing_stored(inbox, case, message):
@@ -233,6 +236,16 @@ def test_bad_deliveries_are_rejected_with_nothing_stored(inbox, case, message):
     elif case == "no event id":
         raw = b'{"object": "event", "type": "invoice.paid", "created": 1}'
         sign = {"Stripe-Signature": stripe_signature(raw, SECRET)}
+    elif case == "forged utf-16 body":
+        # A forged upgrade in UTF-16 with a made-up signature: once accepted as signed.
+        raw = raw.replace(b"price_pro_monthly", b"price_business_monthly")
+        raw = raw.decode().encode("utf-16")
+        sign = {"Stripe-Signature": f"t={int(time.time())},v1=" + "0" * 64}
+    elif case == "non-ascii signature":
+        sign = {"Stripe-Signature": f"t={int(time.time())},v1=\u00e9\u00e9"}
+    elif case == "signed utf-16 body":
+        raw = raw.decode().encode("utf-16")
+        sign = {"Stripe-Signature": f"t={int(time.time())},v1=" + "0" * 64}
     users_before = dict(store.users)
     with pytest.raises(WebhookRejected, match=message):
         box.receive("stripe", raw, sign)

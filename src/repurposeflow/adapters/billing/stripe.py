@@ -202,11 +202,20 @@ def verify_stripe_webhook(
     headers: Mapping[str, str],
     check_signature: Callable[[bytes, str], object],
 ) -> VerifiedWebhook:
-    """Verify with ``check_signature(body, header)`` (the SDK; it raises
-    SignatureVerificationError), then require a JSON event object."""
+    """Verify with ``check_signature(body, header)`` (the SDK's signature check: it
+    returns only for a body signed with our secret), then read the JSON event ourselves.
+
+    Only a check that *returned* counts as signed. Any other exception from it (a body
+    that is not UTF-8, a header the SDK chokes on before comparing) is a rejection: an
+    earlier version read those as "signed but odd JSON" and accepted a forged UTF-16
+    body with any signature."""
     signature = _header(headers, SIGNATURE_HEADER)
     if not signature:
         raise WebhookRejected("Stripe webhook rejected: no Stripe-Signature header.")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("Stripe webhook rejected: the body is not UTF-8.") from None
     try:
         check_signature(body, signature)
     except stripe.SignatureVerificationError as exc:
@@ -219,10 +228,11 @@ def verify_stripe_webhook(
             "Stripe webhook rejected: the signature does not match the body "
             "(wrong STRIPE_WEBHOOK_SECRET, or the body was changed)."
         ) from None
-    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
-        # Signed, but not UTF-8 JSON, JSON nested past the parser's depth, or JSON the
-        # SDK cannot build an event from.
-        return _verified_event(body)
+    except Exception:
+        raise WebhookRejected(
+            "Stripe webhook rejected: the signature could not be checked "
+            "(a malformed Stripe-Signature header)."
+        ) from None
     return _verified_event(body)
 
 
@@ -356,7 +366,9 @@ class StripeBillingGateway:
             raise NotConfigured("Stripe webhooks need STRIPE_WEBHOOK_SECRET.")
 
         def check(raw: bytes, signature: str) -> object:
-            return self._client.construct_event(raw, signature, secret, TOLERANCE_SECONDS)
+            # The SDK's pure check (construct_event would also build an event, and a
+            # failure there must not be mistaken for a signature that held).
+            return stripe.WebhookSignature.verify_header(raw, signature, secret, TOLERANCE_SECONDS)
 
         return verify_stripe_webhook(body, headers, check)
 
