@@ -39,7 +39,6 @@ def token_cost(*, quick: bool) -> list[Figure]:
     try:
         from repurposeflow.adapters.engines.estimate import estimate_generation
         from repurposeflow.adapters.engines.pricing import load_catalogue
-
         from repurposeflow.domain.model import TokenUsage
     except ImportError as exc:
         return [not_measured("token cost", f"the model engines are not here yet ({exc})")]
