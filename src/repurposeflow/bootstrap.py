@@ -47,6 +47,7 @@ _ENV_PREFIX = "REPURPOSEFLOW_"
 _KEYS = (
     "home",
     "database_url",
+    "system_database_url",
     "engine",
     "model",
     "base_url",
@@ -80,6 +81,15 @@ class Settings:
     model: str | None = None
     base_url: str | None = None
     prices: Path | None = None
+    # The trusted path's own login (PostgreSQL): webhooks, account deletion, admin stats,
+    # migrations and workers act as repurposeflow_system through it, while requests for
+    # a signed-in person use database_url, a login that may only be repurposeflow_app.
+    # None: database_url does both (a login that is a member of both roles).
+    system_database_url: str | None = None
+
+    @property
+    def trusted_database_url(self) -> str:
+        return self.system_database_url or self.database_url
 
     @property
     def queued(self) -> bool:
@@ -173,6 +183,14 @@ def load_settings(
         )
     database_url = _text(values, "database_url", "") or f"sqlite:///{home / 'repurposeflow.db'}"
     check_database_url(database_url)
+    system_database_url = _text(values, "system_database_url", "") or None
+    if system_database_url is not None:
+        check_database_url(system_database_url)
+        if not (is_postgres(database_url) and is_postgres(system_database_url)):
+            raise InvalidInput(
+                "system_database_url (REPURPOSEFLOW_SYSTEM_DATABASE_URL) is for PostgreSQL: "
+                "set it, and database_url, to PostgreSQL URLs, or leave it unset."
+            )
     jobs = check_jobs(_text(values, "jobs", "inline"), database_url)
     return Settings(
         home=home,
@@ -184,6 +202,7 @@ def load_settings(
         concurrency=concurrency,
         config_file=config_path,
         jobs=jobs,
+        system_database_url=system_database_url,
         model=_text(values, "model", "").strip() or None,
         base_url=_text(values, "base_url", "").strip() or None,
         prices=Path(_text(values, "prices", "")).expanduser() if values.get("prices") else None,
@@ -598,7 +617,7 @@ def migrate(settings: Settings, revision: str = "head") -> str | None:
     returns the revision it is at afterwards."""
     from repurposeflow.adapters.sql import current_revision, upgrade_database
 
-    engine = make_database_engine(settings.database_url)
+    engine = make_database_engine(settings.trusted_database_url)
     upgrade_database(engine, revision)
     return current_revision(engine)
 
@@ -611,7 +630,7 @@ def ensure_queue_schema(settings: Settings) -> bool:
     if not settings.queued:
         return False
     runner = ProcrastinateJobRunner(
-        lambda job, *, retry_outage: False, database_url=settings.database_url
+        lambda job, *, retry_outage: False, database_url=settings.trusted_database_url
     )
     return runner.ensure_schema()
 
@@ -620,7 +639,7 @@ def schema_revision(settings: Settings) -> str | None:
     """The configured database's schema revision; None for an empty database."""
     from repurposeflow.adapters.sql import current_revision
 
-    return current_revision(make_database_engine(settings.database_url))
+    return current_revision(make_database_engine(settings.trusted_database_url))
 
 
 @attrs.frozen
@@ -632,8 +651,11 @@ class Stores:
     readiness: Callable[[], tuple[bool, str]]
 
 
-def build_stores(database_url: str, *, migrate: bool = True) -> Stores:
-    """``memory://`` for a throwaway in-process store, else a SQLAlchemy URL."""
+def build_stores(
+    database_url: str, *, migrate: bool = True, system_database_url: str | None = None
+) -> Stores:
+    """``memory://`` for a throwaway in-process store, else a SQLAlchemy URL.
+    ``system_database_url``: a second login for the trusted path (see Settings)."""
     if database_url.startswith("memory:"):
         from repurposeflow.adapters.memory import MemoryStore
 
@@ -646,12 +668,20 @@ def build_stores(database_url: str, *, migrate: bool = True) -> Stores:
     )
 
     engine = make_database_engine(database_url)
+    trusted = (
+        make_database_engine(system_database_url)
+        if system_database_url and system_database_url != database_url
+        else engine
+    )
     if migrate:
-        ensure_schema(engine)
+        ensure_schema(trusted)
 
     def readiness() -> tuple[bool, str]:
         try:
-            revision = current_revision(engine)
+            revision = current_revision(trusted)
+            if trusted is not engine:
+                with engine.connect() as conn:  # the people's login answers too
+                    conn.exec_driver_sql("SELECT 1")
         except Exception as exc:  # whatever the driver says, the answer is "not ready"
             return False, f"database unavailable ({type(exc).__name__})"
         if revision != HEAD_REVISION:
@@ -659,7 +689,7 @@ def build_stores(database_url: str, *, migrate: bool = True) -> Stores:
         return True, f"schema at {HEAD_REVISION}"
 
     return Stores(
-        lambda: SqlUnitOfWork(engine),
+        lambda: SqlUnitOfWork(trusted),
         lambda clerk_user_id: SqlUnitOfWork(engine, acting_as=clerk_user_id),
         readiness,
     )
@@ -754,7 +784,9 @@ def with_local_plan(
 
 def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
     settings = settings or load_settings()
-    stores = build_stores(settings.database_url, migrate=migrate)
+    stores = build_stores(
+        settings.database_url, migrate=migrate, system_database_url=settings.system_database_url
+    )
     system = stores.system
     if settings.tier is not None:
         system = with_local_plan(system, settings.user, settings.tier)

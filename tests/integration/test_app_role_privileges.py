@@ -337,3 +337,83 @@ def test_the_app_role_reservation_agrees_with_the_library_statement(pg: sa.Engin
                 quotas.append(uow.users.reserve(user.id, NOW))
                 uow.commit()
         assert quotas == [Quota(1, 10, APRIL), Quota(2, 10, APRIL)]
+
+
+# --- two logins: the people's and the trusted path's --------------------------------------
+
+
+def _web_app(web: sa.Engine, trusted: sa.Engine, billing: object) -> object:
+    from tests.http.conftest import make_app
+
+    return make_app(
+        lambda: SqlUnitOfWork(trusted),
+        lambda clerk_user_id: SqlUnitOfWork(web, acting_as=clerk_user_id),
+        clock=ManualClock(NOW),
+        billing=billing,  # type: ignore[arg-type]
+    )
+
+
+def test_a_web_login_limited_to_the_app_role_needs_the_system_url_for_the_trusted_path(
+    pg: sa.Engine, login_factory
+):
+    """The README's setup: the web process logs in as a member of repurposeflow_app only.
+    Account deletion and webhooks are the trusted path: with only that login they cannot
+    work (503), with REPURPOSEFLOW_SYSTEM_DATABASE_URL they do."""
+    from fastapi.testclient import TestClient
+
+    from repurposeflow.adapters.billing import FakeBillingGateway
+    from repurposeflow.bootstrap import build_stores, load_settings
+    from repurposeflow.entrypoints.http import create_app
+    from tests.http.conftest import auth, http_settings
+    from tests.http.test_billing_routes import upgrade_event
+
+    login = login_factory(APP_ROLE)
+    web_url = pg.url.set(username=login, password=None)
+    web = sa.create_engine(web_url, poolclass=NullPool)
+    gateway = FakeBillingGateway()
+    try:
+        # Only the people's login: the trusted path is refused by the database.
+        only_web = _web_app(web, web, gateway)
+        with TestClient(create_app(only_web, http_settings())) as client:  # type: ignore[arg-type]
+            assert client.get("/v1/me", headers=auth("alone")).status_code == 200
+            body = upgrade_event(gateway, "alone")
+            hook = client.post(
+                "/webhooks/stripe", content=body, headers={"Stripe-Signature": gateway.sign(body)}
+            )
+            assert hook.status_code == 503
+            assert client.delete("/v1/me", headers=auth("alone")).status_code == 503
+        # Both logins, as bootstrap wires them from the two settings.
+        owner_url = pg.url.render_as_string(hide_password=False)
+        settings = load_settings(
+            env={},
+            database_url=web_url.render_as_string(hide_password=False),
+            system_database_url=owner_url,
+        )
+        stores = build_stores(
+            settings.database_url, system_database_url=settings.system_database_url
+        )
+        assert stores.readiness()[0]
+        app = _web_app(web, pg, gateway)
+        app.uow_factory = stores.system  # type: ignore[attr-defined]
+        app.user_uow_factory = stores.per_user  # type: ignore[attr-defined]
+        with TestClient(create_app(app, http_settings())) as client:  # type: ignore[arg-type]
+            assert client.get("/v1/me", headers=auth("ada")).status_code == 200
+            body = upgrade_event(gateway, "ada")
+            hook = client.post(
+                "/webhooks/stripe", content=body, headers={"Stripe-Signature": gateway.sign(body)}
+            )
+            assert hook.status_code == 200, hook.text
+            assert client.get("/v1/me", headers=auth("ada")).json()["tier"] == "pro"
+            assert client.delete("/v1/me", headers=auth("ada")).status_code == 204
+        with SqlUnitOfWork(pg) as uow:
+            assert uow.users.get_by_clerk_id("ada") is None
+    finally:
+        web.dispose()
+
+
+def test_a_system_url_on_sqlite_is_refused():
+    from repurposeflow.bootstrap import load_settings
+    from repurposeflow.domain.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="system_database_url"):
+        load_settings(env={}, database_url="sqlite:///x.db", system_database_url="sqlite:///y.db")
