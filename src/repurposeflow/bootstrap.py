@@ -23,7 +23,7 @@ from repurposeflow.adapters.clock import SystemClock
 from repurposeflow.domain.enums import BillingInterval, Platform, SubscriptionStatus, Tier, Tone
 from repurposeflow.domain.errors import InvalidInput, NotConfigured
 from repurposeflow.domain.jobs import GenerationJob
-from repurposeflow.domain.model import User
+from repurposeflow.domain.model import User, VoiceSettings
 from repurposeflow.domain.ports import (
     BillingGateway,
     Clock,
@@ -304,9 +304,15 @@ def price_catalogue(settings: Settings) -> Catalogue:
 
 
 def estimate_cost(
-    settings: Settings, source: str, platforms: tuple[Platform, ...], tone: Tone
+    settings: Settings,
+    source: str,
+    platforms: tuple[Platform, ...],
+    tone: Tone,
+    *,
+    voice: VoiceSettings | None = None,
 ) -> GenerationEstimate:
-    """``repurpose --dry-run``: the real prompts counted and priced; no call, no charge."""
+    """``repurpose --dry-run``: the real prompts counted and priced; no call, no charge.
+    ``voice``: the person's voice settings, which the prompts carry."""
     from repurposeflow.adapters.engines.estimate import estimate_generation
 
     catalogue = price_catalogue(settings)
@@ -317,8 +323,24 @@ def estimate_cost(
         model=settings.model,
         platforms=platforms,
         tone=tone,
+        voice=voice,
         catalogue=catalogue,
     )
+
+
+# The variable each model engine reads its key from (the providers' own names).
+ENGINE_KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+def missing_engine_key(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The key variable a model engine needs and this process lacks; None when the
+    engine can run here (the local engine always can). Only the variable is read:
+    nothing is called."""
+    variable = ENGINE_KEYS.get(name)
+    env = os.environ if env is None else env
+    if variable is None or env.get(variable, "").strip():
+        return None
+    return variable
 
 
 def _openai_engine(options: EngineOptions) -> ContentEngine:
@@ -444,10 +466,16 @@ class App:
         name = name or self.settings.engine
         if self.engine_factory is not None:
             return self.engine_factory(name)
-        options = EngineOptions.of(self.settings)
-        if model:
-            options = attrs.evolve(options, model=model)
+        options = attrs.evolve(EngineOptions.of(self.settings), model=model or self.model_for(name))
         return build_content_engine(name, options)
+
+    def model_for(self, name: str) -> str | None:
+        """The model setting that applies to the named engine: the configured model
+        belongs to the configured engine only (a request that picks the other provider
+        gets that provider's default, not a model it cannot run). None: the price
+        table's default for the provider."""
+        same = name.strip().lower() == self.settings.engine
+        return self.settings.model if same else None
 
     def engine_for(self, provider: str | None, model: str | None = None) -> ContentEngine:
         """The engine (and model) that wrote a stored generation (``llm_provider``,

@@ -31,6 +31,8 @@ def test_every_operation_has_a_summary_and_example_responses(client: TestClient)
         ("/v1/me", "patch"),
         ("/v1/me", "delete"),
         ("/v1/admin/stats", "get"),
+        ("/v1/engines", "get"),
+        ("/v1/estimates", "post"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     }

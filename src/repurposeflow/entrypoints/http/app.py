@@ -33,6 +33,7 @@ from repurposeflow.entrypoints.http.routes import (
     account,
     admin,
     billing,
+    engines,
     generations,
     health,
     pages,
@@ -107,6 +108,7 @@ def create_app(
     for router in (
         generations.router,
         validate.router,
+        engines.router,
         account.router,
         billing.router,
         admin.router,

@@ -397,3 +397,148 @@ class Health(BaseModel):
 
     status: str = Field(examples=["ok"])
     detail: str | None = None
+
+
+# --- engines and estimates ---------------------------------------------------------------
+
+
+class ModelPriceOut(BaseModel):
+    name: str
+    input: str = Field(description="USD per million fresh input tokens.")
+    cached_input: str = Field(description="USD per million input tokens read from the cache.")
+    output: str = Field(description="USD per million output tokens.")
+    cache_write: str | None = Field(
+        description="USD per million input tokens written to the cache; null: as input."
+    )
+
+
+class EngineOut(BaseModel):
+    name: str
+    kind: str = Field(description="`local` (runs on this server, free) or `model` (paid API).")
+    default: bool = Field(description="The server's engine when a request names none.")
+    model: str = Field(description="The model this server runs for the engine.")
+    models: list[ModelPriceOut] = Field(
+        description="The priced models of the engine (none for a local engine)."
+    )
+    available: bool = Field(description="Whether this server can run it now.")
+    unavailable_reason: str | None = Field(
+        description="Why not, as a person can act on it (e.g. the key to set)."
+    )
+
+
+class EnginesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "engines": [
+                        {
+                            "name": "local",
+                            "kind": "local",
+                            "default": True,
+                            "model": "local-extractive-1",
+                            "models": [],
+                            "available": True,
+                            "unavailable_reason": None,
+                        },
+                        {
+                            "name": "openai",
+                            "kind": "model",
+                            "default": False,
+                            "model": "gpt-5.6-terra",
+                            "models": [
+                                {
+                                    "name": "gpt-5.6-terra",
+                                    "input": "2.50",
+                                    "cached_input": "0.25",
+                                    "output": "15.00",
+                                    "cache_write": None,
+                                }
+                            ],
+                            "available": False,
+                            "unavailable_reason": "set OPENAI_API_KEY on the server",
+                        },
+                    ],
+                    "price_unit": "USD per million tokens",
+                }
+            ]
+        }
+    )
+
+    engines: list[EngineOut]
+    price_unit: str = "USD per million tokens"
+
+
+class EstimateCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Most teams write one long post and stop there. ...",
+                    "platforms": ["twitter", "linkedin"],
+                    "tone": "educational",
+                    "engine": "openai",
+                }
+            ]
+        },
+    )
+
+    text: str = Field(description="The long piece of writing, as for a generation.")
+    platforms: list[PlatformName] | None = Field(
+        default=None, min_length=1, description="All six when absent."
+    )
+    tone: Tone | None = Field(default=None, description="Your default tone when absent.")
+    engine: str = Field(max_length=40, description="local, openai or anthropic.")
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A model of that engine; the one this server runs when absent.",
+    )
+
+
+class EstimateCallOut(TokenUsageOut):
+    call: str = Field(description="`analyze`, or the platform the call writes for.")
+
+
+class EstimateOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "engine": "openai",
+                    "model": "gpt-5.6-terra",
+                    "counted_with": "estimated at ~4 characters per token (see estimate.py)",
+                    "calls": [
+                        {
+                            "call": "analyze",
+                            "input_tokens": 1450,
+                            "cached_input_tokens": 0,
+                            "cache_write_tokens": 0,
+                            "output_tokens": 300,
+                            "estimated_cost_usd": "0.0081250",
+                        }
+                    ],
+                    "total": {
+                        "input_tokens": 1450,
+                        "cached_input_tokens": 0,
+                        "cache_write_tokens": 0,
+                        "output_tokens": 300,
+                        "estimated_cost_usd": "0.0081250",
+                    },
+                    "charged": False,
+                    "note": "An estimate: no model was called and none of your quota was used.",
+                }
+            ]
+        }
+    )
+
+    engine: str
+    model: str
+    counted_with: str | None = Field(description="How the tokens were counted.")
+    calls: list[EstimateCallOut] = Field(description="One per model call (none when local).")
+    total: TokenUsageOut = Field(
+        description="`estimated_cost_usd` is null when the model has no price: unknown, not 0."
+    )
+    charged: bool = Field(default=False, description="Always false: an estimate is free.")
+    note: str
