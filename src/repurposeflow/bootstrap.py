@@ -7,6 +7,7 @@ variables ``REPURPOSEFLOW_*``, the config file (``REPURPOSEFLOW_CONFIG`` or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 import uuid
@@ -326,6 +327,16 @@ def estimate_cost(
         voice=voice,
         catalogue=catalogue,
     )
+
+
+def warm_up_engines(settings: Settings) -> None:
+    """Load what describing the model engines needs (each SDK's model names: seconds of
+    imports) so the first person to open the engine picker does not wait for it. An
+    error is left for the request that meets it."""
+    with contextlib.suppress(Exception):
+        catalogue = price_catalogue(settings)
+        for provider in MODEL_ENGINES:
+            catalogue.default_model(provider)
 
 
 # The variable each model engine reads its key from (the providers' own names).

@@ -208,6 +208,10 @@ class TestCardsArriveOneByOne:
         expect(email.locator(".state")).not_to_have_text("Ready")
         expect(email).to_have_attribute("aria-busy", "true")
         expect(page.locator("#status")).not_to_have_text("All done.")
+        # Regenerating waits for the whole generation, even on a card that is ready.
+        regenerate = twitter.get_by_role("button", name="Regenerate (free)")
+        expect(regenerate).to_be_disabled()
+        expect(email.get_by_role("button", name="Regenerate (free)")).to_be_disabled()
         # The early card is a working card: the server's validator counts it.
         expect(twitter.locator('[data-count="thread.0"]')).to_contain_text("/ 280 weighted")
 
@@ -225,5 +229,6 @@ class TestCardsArriveOneByOne:
         expect(page.get_by_role("textbox", name="Subject")).to_be_visible()
         # The final state did not redraw the twitter card over the edit.
         expect(post).to_have_value(edited)
+        expect(regenerate).to_be_enabled()
         for platform in PLATFORMS:
             expect(page.locator(f'[data-platform="{platform}"] .state')).to_have_text("Ready")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +19,7 @@ from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from repurposeflow import __version__
-from repurposeflow.bootstrap import App, HttpSettings, load_http_settings
+from repurposeflow.bootstrap import App, HttpSettings, load_http_settings, warm_up_engines
 from repurposeflow.domain.ports import JobRunner
 from repurposeflow.entrypoints.http import problems
 from repurposeflow.entrypoints.http.deps import HttpState
@@ -79,6 +80,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(
+            target=warm_up_engines, args=(app.settings,), name="warm-up", daemon=True
+        ).start()
         if listener is not None:
             await asyncio.to_thread(listener.start)
         try:

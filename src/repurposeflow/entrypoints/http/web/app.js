@@ -360,6 +360,7 @@ function cardShell(platform) {
   const regen = el("button", { type: "button", class: "secondary small", textContent: "Regenerate (free)" });
   regen.dataset.regenerate = platform;
   regen.addEventListener("click", () => regenerate([platform], regen));
+  regenerateReady(regen, !(current && current.status === "pending"));
   const state = el("span", { class: "state", textContent: "Waiting…" });
   const card = el(
     "article", { class: "card pending", "data-platform": platform },
@@ -370,6 +371,14 @@ function cardShell(platform) {
   card.setAttribute("aria-busy", "true");
   copyAll.disabled = true;
   return card;
+}
+
+// Regenerating waits until every platform of the generation is done: until then the
+// generation is still being written and the server would refuse.
+function regenerateReady(button, ready) {
+  button.disabled = !ready;
+  if (ready) button.removeAttribute("title");
+  else button.title = "Available once every platform is done";
 }
 
 function setCardState(platform, text, kind) {
@@ -439,6 +448,7 @@ async function follow(gen) {
       } else if (event === "generation") {
         if (data.status !== "pending") {
           current = data;
+          for (const b of document.querySelectorAll("[data-regenerate]")) regenerateReady(b, true);
           for (const p of data.platforms) if (!early.has(p) || !data.outputs[p]) fillCard(data, p);
           $("retry-failed").hidden = !Object.keys(data.errors || {}).length;
           $("status").textContent = data.status === "completed" ? "All done." : `Finished: ${data.status}.`;
@@ -495,7 +505,7 @@ async function submit(event) {
     $("content").focus();
     return;
   }
-  const platforms = [...document.querySelectorAll('input[name="platform"]:checked')].map((i) => i.value);
+  const platforms = chosenPlatforms();
   if (!platforms.length) {
     showProblem(new Problem(422, { detail: "Pick at least one platform." }));
     return;
@@ -535,6 +545,7 @@ function readFile(file) {
   reader.onload = () => {
     $("content").value = reader.result;
     countWords();
+    scheduleEstimate();
   };
   reader.readAsText(file);
 }
@@ -544,19 +555,148 @@ function countWords() {
   $("word-count").textContent = words ? `${words} words` : "";
 }
 
-function setupEngines() {
+// ---------------------------------------------------------------- engines and estimates
+
+// What GET /v1/engines says of each engine; until it answers, the server's names alone.
+let engines = {};
+let estimateTimer = null;
+let estimateSeq = 0;
+const ESTIMATE_DELAY_MS = 400;
+
+function engineLabel(e) {
+  if (e.kind === "local") return e.name === "local" ? "local (offline, free)" : `${e.name} (free)`;
+  if (e.kind === "model" && !e.available) return `${e.name}: unavailable, ${e.unavailable_reason}`;
+  if (e.kind === "model") return `${e.name} (${e.model})`;
+  return e.name;
+}
+
+function fillEngines(list, keep) {
+  engines = Object.fromEntries(list.map((e) => [e.name, e]));
   const select = $("engine");
-  for (const name of CONFIG.engines) {
-    select.append(el("option", { value: name, textContent: name === "local" ? "local (offline, free)" : name }));
+  select.replaceChildren(...list.map((e) => {
+    const option = el("option", { value: e.name, textContent: engineLabel(e) });
+    option.disabled = e.available === false;
+    return option;
+  }));
+  const usable = list.filter((e) => e.available !== false).map((e) => e.name);
+  const preferred = [keep, ...list.filter((e) => e.default).map((e) => e.name)];
+  select.value = preferred.find((name) => usable.includes(name)) || usable[0] || "";
+  showEngine();
+}
+
+function dollars(value) {
+  const n = Number(value);
+  return n < 1
+    ? `$${n.toFixed(4)}`
+    : `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+function chosenPlatforms() {
+  return [...document.querySelectorAll('input[name="platform"]:checked')].map((i) => i.value);
+}
+
+// The note under the picker: what the engine is and, for a model engine, its model and
+// prices; the line under it is the cost estimate (model engines only).
+function showEngine() {
+  const e = engines[$("engine").value];
+  const note = $("engine-note");
+  const line = $("estimate");
+  clearTimeout(estimateTimer);
+  estimateSeq += 1; // an answer still on its way is for another choice
+  line.classList.remove("stale");
+  delete line.dataset.cost;
+  if (!e || !e.kind) {
+    note.textContent = "";
+    line.textContent = "";
+    return;
   }
-  select.value = CONFIG.defaultEngine;
-  const note = () => {
-    $("engine-note").textContent = select.value === "local"
-      ? "Writes from your own sentences; no key needed."
-      : "Uses your provider key on the server; tokens are billed by the provider.";
-  };
-  select.addEventListener("change", note);
-  note();
+  if (e.kind !== "model") {
+    note.textContent = e.name === "local"
+      ? "Writes from your own sentences, on this server."
+      : "Runs on this server.";
+    line.textContent = "Free: no tokens, no key, no charge.";
+    line.dataset.cost = "0";
+    return;
+  }
+  const price = e.models.find((m) => m.name === e.model);
+  note.textContent = price
+    ? `Model ${e.model} · $${price.input} in / $${price.output} out per million tokens`
+    : `Model ${e.model} · no price in the server's table`;
+  scheduleEstimate(0);
+}
+
+function scheduleEstimate(delay) {
+  clearTimeout(estimateTimer);
+  const e = engines[$("engine").value];
+  if (!e || e.kind !== "model") return;
+  const line = $("estimate");
+  const text = $("content").value;
+  const platforms = chosenPlatforms();
+  if (!text.trim() || !platforms.length) {
+    estimateSeq += 1;
+    line.classList.remove("stale");
+    delete line.dataset.cost;
+    line.textContent = text.trim()
+      ? "Pick a platform to see the estimated cost."
+      : "Paste your text to see the estimated cost (no charge for the estimate).";
+    return;
+  }
+  // The figure on screen stays, dimmed, until the new one arrives: nothing moves.
+  if (line.dataset.cost !== undefined) line.classList.add("stale");
+  else line.textContent = "Estimating the cost…";
+  const tone = $("tone").value;
+  estimateTimer = setTimeout(
+    () => runEstimate(e.name, text, platforms, tone),
+    delay === undefined ? ESTIMATE_DELAY_MS : delay,
+  );
+}
+
+async function runEstimate(engine, text, platforms, tone) {
+  const seq = ++estimateSeq;
+  const body = { text, platforms, engine };
+  if (tone) body.tone = tone;
+  let message;
+  let cost;
+  try {
+    const est = await api("POST", "/v1/estimates", body);
+    const total = est.total.estimated_cost_usd;
+    const what = `${platforms.length} platform${platforms.length === 1 ? "" : "s"}, ${est.calls.length} calls`;
+    cost = total === null ? "unknown" : total;
+    message = total === null
+      ? `Estimated cost unknown (no price for ${est.model}) · ${what} · no charge for the estimate`
+      : `Estimated cost ${dollars(total)} for ${what} · no charge for the estimate`;
+  } catch (err) {
+    message = err.status === 401
+      ? "Sign in to see the estimated cost."
+      : `No estimate yet: ${err.message}`;
+  }
+  if (seq !== estimateSeq) return; // the text or the choice changed meanwhile
+  const line = $("estimate");
+  line.textContent = message;
+  line.classList.remove("stale");
+  if (cost !== undefined) line.dataset.cost = cost;
+  else delete line.dataset.cost;
+}
+
+async function loadEngines() {
+  try {
+    const data = await api("GET", "/v1/engines");
+    fillEngines(data.engines, $("engine").value);
+  } catch (err) {
+    // The server's names stay; generating still works with them.
+    if (err.status !== 401) $("engine-note").textContent = `Engines unavailable: ${err.message}`;
+  }
+}
+
+function setupEngines() {
+  // The server's names at once (the picker is never empty), then /v1/engines's details.
+  fillEngines(CONFIG.engines.map((name) => ({ name, default: name === CONFIG.defaultEngine })), CONFIG.defaultEngine);
+  $("engine").addEventListener("change", showEngine);
+  $("tone").addEventListener("change", () => scheduleEstimate());
+  for (const box of document.querySelectorAll('input[name="platform"]')) {
+    box.addEventListener("change", () => scheduleEstimate());
+  }
+  loadEngines();
 }
 
 async function upgrade() {
@@ -584,7 +724,7 @@ function route() {
 document.addEventListener("DOMContentLoaded", () => {
   setupEngines();
   $("compose").addEventListener("submit", submit);
-  $("content").addEventListener("input", countWords);
+  $("content").addEventListener("input", () => { countWords(); scheduleEstimate(); });
   $("file").addEventListener("change", (e) => readFile(e.target.files[0]));
   const area = $("content");
   area.addEventListener("dragover", (e) => { e.preventDefault(); area.classList.add("drop"); });
