@@ -131,3 +131,110 @@ def test_a_lowercase_word_after_a_bang_or_question_mark_continues_the_sentence()
         # "Wow!" is a sentence of its own (too short to be used).
         "The ratings were higher than anyone on the team had expected.",
     ]
+
+
+# --- 2. hashtags name the topic, never a section label or a code word -----------------
+
+SECTIONS = ["Installation", "Usage", "FAQ", "License", "Contributing", "Documentation",
+            "Optional features", "Getting started", "Features", "Prerequisites"]  # fmt: skip
+CODE_WORDS = ["True", "print", "SomeClass", "kwargs", "Optional", "foo"]
+TOPICS = ["tidyqueue", "Brightline", "sourdough", "Kerberos", "rainwater"]
+_NOUNS = "queue worker database backup retries scheduler ledger ticket harvest tank"
+NOUNS = _NOUNS.split()
+FALLBACK_TAGS = {"#writing", "#ideas", "#lessons", "#notes", "#work"}
+
+
+def _tag_words(prose: str) -> set[str]:
+    """What a tag may spell: one word of the prose, or two or three in a row."""
+    words = re.findall(r"[^\W\d_]+", prose.lower())
+    runs = {"".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words))}
+    return runs
+
+
+@st.composite
+def readme(draw: st.DrawFn) -> tuple[str, str]:
+    """A README as people write it: a title, prose about the topic, and housekeeping
+    sections whose headings, code blocks and inline code name no topic. Returns the
+    text and its prose without code."""
+    topic = draw(st.sampled_from(TOPICS))
+    nouns = draw(st.lists(st.sampled_from(NOUNS), min_size=2, max_size=4, unique=True))
+
+    def prose_sentence() -> str:
+        words = draw(st.lists(st.sampled_from([*WORDS, *nouns, topic]), min_size=5, max_size=14))
+        return _capitalised([topic, "keeps", "the", nouns[0], *words]) + "."
+
+    intro = " ".join(prose_sentence() for _ in range(draw(st.integers(2, 5))))
+    parts = [f"# {topic}", intro]
+    prose = [topic, intro]
+    for section in draw(st.lists(st.sampled_from(SECTIONS), min_size=2, max_size=5, unique=True)):
+        code = draw(st.lists(st.sampled_from(CODE_WORDS), min_size=1, max_size=3))
+        sentence = prose_sentence()
+        parts += [
+            f"## {section}",
+            f"{sentence} Set `{code[0]}` when the {nouns[-1]} is full.",
+            "```python\n" + "\n".join(f"{w} = {w}({w})" for w in code) + "\n```",
+        ]
+        prose += [sentence, f"Set when the {nouns[-1]} is full."]
+    return "\n\n".join(parts), " ".join(prose)
+
+
+HTTPX = (
+    "# HTTPX\n\nHTTPX is a fully featured HTTP client for Python, with sync and async "
+    "APIs. The HTTP client supports HTTP/1.1 and HTTP/2.\n\n## Installation\n\nInstall "
+    "the HTTP client with pip.\n\n```shell\npip install httpx\n```\n\n## Features\n\n"
+    "- A broadly requests-compatible API for the HTTP client.\n- HTTP/2 support. "
+    "*(Optional)*\n- Brotli decoding. *(Optional)*\n- Strict timeouts everywhere. "
+    "*(Optional)*\n\n## Usage\n\n```pycon\n>>> import httpx\n>>> r = httpx.get("
+    "'https://www.example.org/')\n>>> r.status_code\n200\n>>> True\n```\n\nThe HTTP client "
+    "uses `True` and `Optional` in its type hints."
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(doc=readme(), tone=st.sampled_from(list(Tone)))
+@example(doc=(HTTPX, "HTTPX is a fully featured HTTP client for Python, with sync and async "
+              "APIs. The HTTP client supports HTTP/1.1 and HTTP/2. A broadly "
+              "requests-compatible API for the HTTP client. Strict timeouts everywhere. "
+              "Brotli decoding."), tone=Tone.CONVERSATIONAL)  # fmt: skip
+def test_hashtags_name_the_topic_not_a_heading_or_a_code_word(
+    doc: tuple[str, str], tone: Tone
+) -> None:
+    text, prose = doc
+    source = check_input(text)
+    ctx = ValidationContext.for_user(source)
+    brief = ENGINE.analyze(source, tone).brief
+    spelled = _tag_words(prose)
+    labels = {w.lower() for s in SECTIONS for w in s.split()} | {w.lower() for w in CODE_WORDS}
+    for platform in Platform:
+        output = ENGINE.render(RenderRequest(source, brief, platform, tone, VoiceSettings()))
+        assert validate(output.output, ctx) == [], (platform, output.output)
+        tags = list(getattr(output.output, "hashtags", ()))
+        topic_tag = getattr(output.output, "topic_tag", None)
+        tags += [f"#{topic_tag}"] if topic_tag else []
+        for tag in tags:
+            if tag in FALLBACK_TAGS:
+                continue
+            word = tag.lstrip("#").lower()
+            assert word not in labels, (platform, tag, tags)
+            assert word in spelled, (platform, tag, tags)
+
+
+def test_hashtags_are_never_cited_authors_shouted_words_or_half_a_phrase() -> None:
+    text = (
+        "# Keyword extraction\n\n"
+        "Keyword extraction finds the terms a document is about. Good keyword extraction "
+        "handles edge cases in short texts, and edge cases in long ones.\n\n"
+        "THE SOFTWARE IS PROVIDED AS IS, WITHOUT WARRANTY OF ANY KIND. IN NO EVENT SHALL "
+        "THE AUTHORS BE LIABLE. IN ALL CASES OF DOUBT, READ THE LICENSE.\n\n"
+        "Campos R., Mangaravite V., Pasquali A. and Jatowt A. (2018). Keyword extraction "
+        "from single documents. Jatowt A. and Campos R. (2020). Keyword extraction again."
+    )
+    doc = ENGINE.read(text)
+    assert {"campos", "jatowt", "mangaravite", "pasquali"} <= doc.names
+    brief = ENGINE.analyze(text, Tone.CONVERSATIONAL).brief
+    for platform in (Platform.LINKEDIN, Platform.INSTAGRAM, Platform.TIKTOK):
+        output = ENGINE.render(
+            RenderRequest(text, brief, platform, Tone.CONVERSATIONAL, VoiceSettings())
+        ).output
+        lowered = {t.lower() for t in output.hashtags}  # type: ignore[attr-defined]
+        assert not lowered & {"#campos", "#jatowt", "#in", "#no", "#of", "#edge"}, lowered

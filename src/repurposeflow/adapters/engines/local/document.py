@@ -42,8 +42,8 @@ class Document:
     steps: tuple[str, ...] = ()
     # Links written in the prose, in reading order: what a post about a tool points to.
     links: tuple[str, ...] = ()
-    # The usable sentences, lowercased and joined, and their words counted: how often
-    # the text says something, asked once per keyword per render.
+    # The usable sentences, lowercased and joined, without inline code, and their words
+    # counted: how often the text says something, asked once per keyword per render.
     text: str = ""
     word_counts: Mapping[str, int] = attrs.field(factory=dict, eq=False)
 
@@ -97,6 +97,8 @@ _ASKS = re.compile(
 
 
 _WORDS = re.compile(r"[\w'’-]+")
+# Inline code (`print`, ``True``): what a text shows, not what it talks about.
+_CODE_SPAN = re.compile(r"`+[^`]*`+")
 _OPEN_END = re.compile(r"[^.!?…。！？:：\"'”’)\]]$")
 
 
@@ -183,12 +185,25 @@ def _interviewer(sentences: list[Sentence]) -> str | None:
     return quiet if words[quiet] < 0.35 * sum(words.values()) else None
 
 
+# "Jatowt A.", "Campos, R.", "Jorge A.M." before a comma, "and", "&" or a year.
+_CITED = re.compile(
+    r"(?<![\w.])([A-ZÀ-Þ][a-zß-ÿ'’-]+),? (?:[A-Z]\.[ -]?){1,3}(?=[,;&]|\s(?:and|&|\()|\s*$)"
+)
+_ET_AL = re.compile(r"([A-ZÀ-Þ][a-zß-ÿ'’-]+)(?:,? et al\b)")
+
+
 def _names(blocks: list[Block], sentences: list[Sentence], keywords: list[str]) -> frozenset[str]:
     names = {s.speaker.lower() for s in sentences if s.speaker}
     for block in blocks:
         match = BYLINE_NAME.search(block.text)
         if match:
             names.add(match.group(1).lower())
+    for block in blocks:
+        # A reference list ("Campos R., Jatowt A. (2018)", "Smith et al."): authors.
+        cited = _CITED.findall(block.text)
+        if len(cited) >= 2 or "et al" in block.text:
+            names.update(c.lower() for c in cited)
+            names.update(n.lower() for n in _ET_AL.findall(block.text))
     parts = {part for name in names for part in name.split()}
     # "Maya" is a speaker, so "Maya Chen" is a person, and so is "Chen".
     for keyword in keywords:
@@ -220,6 +235,7 @@ def read_document(source: str) -> Document:
         headings.insert(0, title)
     # Keywords from what is said, not from labels, timestamps and bylines.
     prose = "\n\n".join(s.text for s in sentences)
+    said = _CODE_SPAN.sub(" ", prose.lower())
     keywords = extract_keywords("\n\n".join([*headings, prose[:_YAKE_CHARS]]), language)
     spoken = any(s.speaker for s in sentences)
     ranked = [
@@ -244,8 +260,8 @@ def read_document(source: str) -> Document:
                 for u in URL.findall(s.text)
             )
         ),
-        text=prose.lower(),
-        word_counts=Counter(_WORDS.findall(prose.lower())),
+        text=said,
+        word_counts=Counter(_WORDS.findall(said)),
     )
 
 

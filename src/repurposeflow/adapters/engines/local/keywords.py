@@ -60,11 +60,14 @@ def _yake_keywords(text: str, language: str, top: int) -> list[str]:
         found = []
     out: list[str] = []
     seen: set[str] = set()
+    stopwords = getattr(extractor, "stopword_set", None) or set()
     for phrase, _score in found:
         phrase = phrase.strip()
         key = phrase.lower()
         if not phrase or key in seen or _KEYWORD_JUNK.search(phrase):
             continue
+        if phrase.isupper() and key in stopwords:
+            continue  # "IN", "OF", "NO": shouted licence text or a constant, not a topic
         if all(len(w) < 3 and not w.isupper() for w in phrase.split()):
             continue
         seen.add(key)

@@ -111,3 +111,28 @@ GENERIC_TAGS = frozenset(
      "june", "july", "august", "september", "october", "november", "december", "monday",
      "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 )  # fmt: skip
+
+# A document's housekeeping headings ("Installation", "Usage", "FAQ") and the limp
+# adjectives of its lists ("Optional", "Basic"): words that name a section of any README,
+# never what this one is about, so never a hashtag.
+SECTION_WORDS = frozenset(
+    ["about", "abstract", "acknowledgements", "acknowledgments", "authors", "available",
+     "background", "basic", "basics", "build", "building", "changelog", "changes",
+     "conclusion", "contact", "contents", "contribute", "contributing", "contribution",
+     "contributions", "contributors", "credits", "custom", "customization", "default",
+     "description", "details", "development", "docs", "documentation", "donate",
+     "download", "downloads", "examples", "faq", "faqs", "features", "fixes", "further",
+     "getting", "guide", "handling", "help", "history", "install", "installation",
+     "installing", "intro", "introduction", "latest", "license", "licence", "licensing",
+     "links", "main", "misc", "miscellaneous", "more", "notes", "optional", "options",
+     "overview", "prerequisites", "quick", "quickstart", "readme", "reference",
+     "references", "release", "releases", "requirements", "required", "setup", "special",
+     "sponsor", "sponsors", "started", "status", "summary", "support", "supported",
+     "table", "toc", "todo", "usage", "use", "using", "version", "versions",
+     # es, de, fr, pt, it
+     "instalación", "uso", "licencia", "documentación", "ejemplos", "introducción",
+     "requisitos", "contribuir", "instalação", "licença", "documentação", "exemplos",
+     "introdução", "nutzung", "verwendung", "lizenz", "dokumentation", "beispiele",
+     "einleitung", "einführung", "voraussetzungen", "beschreibung", "utilisation",
+     "exemples", "prérequis", "installazione", "licenza", "esempi", "introduzione"]
+)  # fmt: skip

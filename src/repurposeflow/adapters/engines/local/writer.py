@@ -18,7 +18,13 @@ from repurposeflow.adapters.engines.local.phrases import phrases
 from repurposeflow.adapters.engines.local.ranking import leans_back
 from repurposeflow.adapters.engines.local.sentences import Sentence, unbalanced
 from repurposeflow.adapters.engines.local.style import Style
-from repurposeflow.adapters.engines.local.words import EVERYDAY_WORDS, GENERIC_TAGS, PAST_EN
+from repurposeflow.adapters.engines.local.words import (
+    EVERYDAY_WORDS,
+    FUNCTION_WORDS,
+    GENERIC_TAGS,
+    PAST_EN,
+    SECTION_WORDS,
+)
 from repurposeflow.domain.enums import Tone
 from repurposeflow.domain.measure import char_count
 from repurposeflow.domain.model import Brief
@@ -380,22 +386,27 @@ class Writer:
         return s.text
 
     def _hashtags(self, keywords: Sequence[str]) -> list[str]:
-        """Hashtags from the topic's keywords: named in the title or a heading, or
-        repeated in the text. Never a person's name, a piece of a phrase ("#HELL
-        #YEAH", "#FridayRitual") or an everyday word; a multi-word tag only when the
-        text uses the whole phrase more than once."""
+        """Hashtags from the topic's keywords: named in the title, or said in the prose
+        (outside inline code) and named in a heading or repeated. Never a person's name,
+        a piece of a phrase ("#HELL #YEAH", "#FridayRitual", "#edge" of "edge cases"), a
+        section label ("#Installation", "#Usage"), a code word ("#True") or an everyday
+        word; a multi-word tag only when the text uses the whole phrase more than once."""
         title = (self.doc.title or "").lower()
         headings = " ".join(self.doc.headings).lower()
         english = self.doc.language == "en"
+        function_words = FUNCTION_WORDS.get(self.doc.language, frozenset())
         scored: list[tuple[float, str]] = []
         loose: list[str] = []
+        lows = [k.lower() for k in keywords]
         for rank, keyword in enumerate(keywords):
             low = keyword.lower()
             tokens = low.replace("-", " ").split()
             if not tokens or any(t in self.doc.names for t in tokens):
                 continue
-            if all(t in EVERYDAY_WORDS or t in GENERIC_TAGS for t in tokens):
+            if all(t in EVERYDAY_WORDS or t in GENERIC_TAGS or t in SECTION_WORDS for t in tokens):
                 continue
+            if any(t in function_words for t in tokens):
+                continue  # "#IN", "#OF": shouted licence text, or a phrase cut badly
             if english and (tokens[-1].endswith(("ed", "ly")) or tokens[-1] in PAST_EN):
                 continue  # verbs and adverbs make odd tags ("#StartedTracking")
             verbs = _VERB_ENDINGS.get(self.doc.language)
@@ -403,8 +414,12 @@ class Writer:
                 continue
             said = self.doc.occurrences(low)
             in_title = low in title and (
-                self.cjk or bool(re.search(rf"(?<!\w){re.escape(low)}(?!\w)", title))
+                self.cjk or bool(re.search(rf"(?<!\w)({re.escape(low)})(?!\w)", title))
             )
+            if not said and not in_title:
+                continue  # only a heading or code says it: a label, not the topic
+            if self._fragment(low, said, lows):
+                continue
             in_heading = low in headings
             phrase = len(tokens) > 1 and " " in low
             if phrase and said < 2:
@@ -413,7 +428,7 @@ class Writer:
                 loose.append(keyword)
                 continue
             score = rank - 4 * in_title - 2 * in_heading - min(said, 6) / 2
-            score += 3 * any(t in EVERYDAY_WORDS for t in tokens)
+            score += 3 * any(t in EVERYDAY_WORDS or t in SECTION_WORDS for t in tokens)
             score += 4 * (english and tokens[-1].endswith("ing"))
             score -= 2 * (keyword.isupper() and len(keyword) > 1)
             scored.append((score, keyword))
@@ -439,6 +454,18 @@ class Writer:
                     seen.add(tag.lower().rstrip("s"))
                     tags.append(tag)
         return tags
+
+    def _fragment(self, low: str, said: int, keywords: Sequence[str]) -> bool:
+        """Whether the one word ``low`` is nearly always said as part of a longer
+        keyword ("edge" of "edge cases"): the tag would be half a name."""
+        if " " in low or self.cjk or not said:
+            return False
+        pattern = re.compile(rf"(?<!\w){re.escape(low)}(?!\w)")
+        within = max(
+            (self.doc.occurrences(k) for k in keywords if " " in k and pattern.search(k)),
+            default=0,
+        )
+        return within >= 2 and within >= 0.8 * said
 
     def fix_tags(self, tags: Sequence[str], low: int, high: int) -> list[str]:
         good = [t for t in tags if is_hashtag(t) and self.allowed(t)]
