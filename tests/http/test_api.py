@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -353,6 +354,23 @@ def test_without_a_verifier_every_v1_call_is_401_saying_how_to_configure() -> No
         assert "CLERK_JWT_KEY" in body["detail"] and "--dev-user" in body["detail"]
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
         assert client.get("/healthz").status_code == 200
+
+
+def test_every_v1_route_refuses_a_caller_without_a_token() -> None:
+    """Not only /v1/me: every route under /v1, every method, from the app's own schema."""
+    api = create_app(make_app(MemoryStore().uow), http_settings())
+    checked = 0
+    with TestClient(api) as client:
+        for path, operations in api.openapi()["paths"].items():
+            if not path.startswith("/v1"):
+                continue
+            concrete = path.replace("{generation_id}", str(uuid.uuid4()))
+            concrete = re.sub(r"\{[^}]+\}", "x", concrete)
+            for method in operations:
+                r = client.request(method.upper(), concrete, json={})
+                assert r.status_code == 401, (method, path, r.status_code, r.text[:200])
+                checked += 1
+    assert checked >= 10
 
 
 def test_dev_user_mode_acts_as_that_user_without_a_token(caplog: pytest.LogCaptureFixture) -> None:

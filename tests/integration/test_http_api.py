@@ -192,3 +192,22 @@ def test_account_routes_as_the_application_role(pg: sa.Engine) -> None:
         assert gone.status_code == 204, gone.text
     with SqlUnitOfWork(pg) as uow:
         assert uow.users.get_by_clerk_id("user_acct") is None
+
+
+def test_readyz_says_when_the_schema_lags_behind_the_code(tmp_path) -> None:
+    """A deploy that started the new code before running `db upgrade`: not ready, and
+    the answer names both revisions."""
+    from repurposeflow.adapters.sql import HEAD_REVISION, make_engine, upgrade_database
+    from repurposeflow.bootstrap import build_stores
+
+    url = f"sqlite:///{tmp_path / 'lagging.db'}"
+    upgrade_database(make_engine(url), "0003_idempotency_key")
+    stores = build_stores(url, migrate=False)
+    app = make_app(stores.system, stores.per_user)
+    app.readiness = stores.readiness
+    with TestClient(create_app(app, http_settings())) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "0003_idempotency_key" in ready.text and HEAD_REVISION in ready.text
+    upgrade_database(make_engine(url), "head")
+    assert stores.readiness() == (True, f"schema at {HEAD_REVISION}")

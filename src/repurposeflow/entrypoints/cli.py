@@ -63,6 +63,10 @@ from repurposeflow.domain.errors import (
 )
 from repurposeflow.domain.jobs import GenerationJob
 from repurposeflow.domain.model import Generation, TokenUsage, User
+from repurposeflow.domain.platforms import (
+    INSTAGRAM_DEFAULT_HASHTAG_CAP,
+    INSTAGRAM_HARD_HASHTAG_CAP,
+)
 from repurposeflow.domain.ports import BillingGateway, ContentEngine
 from repurposeflow.domain.progress import ProgressEvent, ProgressKind
 from repurposeflow.domain.quota import display_limit
@@ -703,7 +707,11 @@ def voice_command(
         typer.Option("--sample", help="A file with a post of yours, as a style hint."),
     ] = None,
     hashtag_cap: Annotated[
-        int | None, typer.Option(help="Most hashtags on Instagram (default 5, max 30).")
+        int | None,
+        typer.Option(
+            help=f"Most hashtags on Instagram (default {INSTAGRAM_DEFAULT_HASHTAG_CAP}, "
+            f"max {INSTAGRAM_HARD_HASHTAG_CAP})."
+        ),
     ] = None,
     clear_bans: Annotated[bool, typer.Option(help="Forget your banned phrases.")] = False,
 ) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from repurposeflow.domain.enums import GenerationStatus, Platform, Tier, Tone
 from repurposeflow.domain.errors import InvalidChoice
 from repurposeflow.domain.model import Generation, User, VoiceSettings
+from repurposeflow.domain.platforms import INSTAGRAM_HARD_HASHTAG_CAP
 from repurposeflow.entrypoints.present import generation_dict
 from repurposeflow.services.history import HistoryPage
 from repurposeflow.services.maintenance import StatsReport
@@ -310,7 +311,7 @@ class MePatch(BaseModel):
     default_tone: Tone | None = None
     banned_phrases: list[str] | None = Field(default=None, description="Replaces the list.")
     sample_posts: list[str] | None = Field(default=None, description="Replaces the list.")
-    instagram_hashtag_cap: int | None = Field(default=None, ge=0, le=30)
+    instagram_hashtag_cap: int | None = Field(default=None, ge=0, le=INSTAGRAM_HARD_HASHTAG_CAP)
 
 
 # --- admin and health ------------------------------------------------------------------
