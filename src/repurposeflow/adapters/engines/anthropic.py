@@ -22,10 +22,11 @@ from repurposeflow.adapters.engines.remote import (
     MAX_OUTPUT_TOKENS,
     ModelEngine,
     Reply,
-    status_line,
+    explain_sdk_error,
+    resolve_key,
 )
-from repurposeflow.domain.errors import NotConfigured
 
+_KEY_HINT = ""
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
 
 
@@ -43,9 +44,7 @@ class AnthropicEngine(ModelEngine):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        key = api_key if api_key is not None else os.environ.get(KEY_VARIABLE, "")
-        if not key.strip():
-            raise NotConfigured(f"Set {KEY_VARIABLE} to use the anthropic engine.")
+        key = resolve_key(api_key, KEY_VARIABLE, "anthropic", _KEY_HINT)
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self._client = anthropic.Anthropic(
             api_key=key,
@@ -90,22 +89,7 @@ class AnthropicEngine(ModelEngine):
         )
 
     def _explain(self, exc: Exception, timeout: float) -> str:
-        if isinstance(exc, anthropic.APITimeoutError):
-            return f"Anthropic did not answer within {timeout:.0f} s (after its retries)"
-        if isinstance(exc, anthropic.APIConnectionError):
-            where = self.base_url or "api.anthropic.com"
-            return f"could not reach Anthropic at {where}: {exc}"
-        if isinstance(exc, anthropic.APIStatusError):
-            return status_line(
-                "Anthropic", KEY_VARIABLE, exc.status_code, _message(exc), self.model
-            )
-        return f"{type(exc).__name__}: {exc}"
-
-
-def _message(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return exc.message
+        where = self.base_url or "api.anthropic.com"
+        return explain_sdk_error(
+            anthropic, "Anthropic", KEY_VARIABLE, exc, timeout, where, self.model
+        )

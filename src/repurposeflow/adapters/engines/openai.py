@@ -20,10 +20,11 @@ from repurposeflow.adapters.engines.remote import (
     MAX_OUTPUT_TOKENS,
     ModelEngine,
     Reply,
-    status_line,
+    explain_sdk_error,
+    resolve_key,
 )
-from repurposeflow.domain.errors import NotConfigured
 
+_KEY_HINT = " (for a local OpenAI-compatible server that needs no key, any value will do)"
 KEY_VARIABLE = "OPENAI_API_KEY"
 
 
@@ -41,12 +42,7 @@ class OpenAIEngine(ModelEngine):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        key = api_key if api_key is not None else os.environ.get(KEY_VARIABLE, "")
-        if not key.strip():
-            raise NotConfigured(
-                f"Set {KEY_VARIABLE} to use the openai engine (for a local "
-                "OpenAI-compatible server that needs no key, any value will do)."
-            )
+        key = resolve_key(api_key, KEY_VARIABLE, "openai", _KEY_HINT)
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self._client = openai.OpenAI(
             api_key=key,
@@ -92,20 +88,5 @@ class OpenAIEngine(ModelEngine):
         )
 
     def _explain(self, exc: Exception, timeout: float) -> str:
-        if isinstance(exc, openai.APITimeoutError):
-            return f"OpenAI did not answer within {timeout:.0f} s (after its retries)"
-        if isinstance(exc, openai.APIConnectionError):
-            where = self.base_url or "api.openai.com"
-            return f"could not reach OpenAI at {where}: {exc}"
-        if isinstance(exc, openai.APIStatusError):
-            return status_line("OpenAI", KEY_VARIABLE, exc.status_code, _message(exc), self.model)
-        return f"{type(exc).__name__}: {exc}"
-
-
-def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return exc.message
+        where = self.base_url or "api.openai.com"
+        return explain_sdk_error(openai, "OpenAI", KEY_VARIABLE, exc, timeout, where, self.model)

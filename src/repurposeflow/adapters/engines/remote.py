@@ -10,6 +10,7 @@ for 408/409/429/5xx and connection errors); nothing here retries on top of them.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from repurposeflow.adapters.engines import prompting
 from repurposeflow.adapters.engines.pricing import Catalogue, load_catalogue
 from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import Tone
-from repurposeflow.domain.errors import EngineError, InvalidInput, UnusableAnswer
+from repurposeflow.domain.errors import EngineError, InvalidInput, NotConfigured, UnusableAnswer
 from repurposeflow.domain.model import Brief, TokenUsage
 from repurposeflow.domain.platforms import output_from_dict
 
@@ -194,6 +195,35 @@ class ModelEngine:
 
     def _explain(self, exc: Exception, timeout: float) -> str:
         raise NotImplementedError
+
+
+def resolve_key(given: str | None, variable: str, engine: str, hint: str = "") -> str:
+    """The key passed in, else the provider's own variable; missing is NotConfigured
+    (exit 2 on the CLI, before anything is reserved)."""
+    key = given if given is not None else os.environ.get(variable, "")
+    if not key.strip():
+        raise NotConfigured(f"Set {variable} to use the {engine} engine{hint}.")
+    return key
+
+
+def explain_sdk_error(
+    sdk: Any, title: str, variable: str, exc: Exception, timeout: float, where: str, model: str
+) -> str:
+    """One line for an exception of either official SDK (they share their error classes'
+    names and shapes: APITimeoutError, APIConnectionError, APIStatusError)."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return f"{title} did not answer within {timeout:.0f} s (after its retries)"
+    if isinstance(exc, sdk.APIConnectionError):
+        return f"could not reach {title} at {where}: {exc}"
+    if isinstance(exc, sdk.APIStatusError):
+        body = exc.body
+        message = exc.message
+        if isinstance(body, dict):
+            error = body.get("error", body)
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                message = str(error["message"])
+        return status_line(title, variable, exc.status_code, message, model)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def status_line(title: str, key_variable: str, status: int | None, message: str, model: str) -> str:
