@@ -238,3 +238,58 @@ def test_hashtags_are_never_cited_authors_shouted_words_or_half_a_phrase() -> No
         ).output
         lowered = {t.lower() for t in output.hashtags}  # type: ignore[attr-defined]
         assert not lowered & {"#campos", "#jatowt", "#in", "#no", "#of", "#edge"}, lowered
+
+
+# --- 3. a README of lists and lead-ins is read as written, not as unpunctuated speech -
+
+
+def _verbatim(sentence: str, source: str) -> bool:
+    """``sentence`` as the source wrote it (the engine may only close it with a stop)."""
+    return sentence in source or (sentence.endswith(".") and sentence[:-1] in source)
+
+
+@st.composite
+def list_readme(draw: st.DrawFn) -> str:
+    """Headings, a lead-in that ends with a colon, list items without full stops (in
+    lowercase, as READMEs often write them) and a short paragraph or two: few full
+    stops for many words, like a transcript, but nothing in it is speech."""
+    topic = draw(st.sampled_from(TOPICS))
+    parts = [f"# {topic}"]
+    for section in draw(st.lists(st.sampled_from(SECTIONS), min_size=1, max_size=3, unique=True)):
+        lead = draw(st.lists(st.sampled_from(WORDS), min_size=4, max_size=12))
+        items = draw(
+            st.lists(
+                st.lists(st.sampled_from(WORDS), min_size=4, max_size=22).map(" ".join),
+                min_size=3,
+                max_size=8,
+            )
+        )
+        parts += [f"## {section}", f"{topic} {' '.join(lead)}:", *(f"- {i}" for i in items)]
+        parts.append(draw(plain))
+    return "\n\n".join(parts).replace("\n\n- ", "\n- ")
+
+
+XMLSEC = (
+    "# XMLSec Library\n\nXMLSec library provides C based implementation for major XML "
+    "Security standards:\n- XML Signature Syntax and Processing\n- XML Encryption Syntax "
+    "and Processing\n\n## Documentation\nComplete XMLSec library documentation is "
+    "published on the XMLSec website.\n\n## Building\nTo build and install XMLSec library "
+    "on Unix-like systems run the following commands:\n\n```\n./configure\nmake\nmake "
+    "install\n```\n\n## Features\nXMLSec supports:\n- signing and verifying documents with "
+    "the keys you already have and any of the transforms the standard lists\n- encrypting "
+    "and decrypting whole documents or single elements\n- loading keys from files, memory "
+    "or the system stores"
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(text=list_readme(), tone=st.sampled_from(list(Tone)))
+@example(text=XMLSEC, tone=Tone.CONVERSATIONAL)
+def test_a_readme_of_lists_keeps_its_sentences_as_written(text: str, tone: Tone) -> None:
+    source = check_input(text)
+    for s in ENGINE.read(source).sentences:
+        assert not s.text.endswith((":", ":.")), s.text
+        assert _verbatim(s.text, source), s.text
+    for platform, texts in render_all(source, tone):
+        for line in lines_of(texts):
+            assert not line.endswith(":."), (platform, line)

@@ -249,13 +249,21 @@ def _unframed(text: str) -> str:
 
 
 def is_spoken(blocks: list[Block], language: str) -> bool:
-    """Transcript-like: long runs of words with hardly a full stop."""
+    """Transcript-like: most of the prose is long paragraphs with hardly a full stop.
+    A README of headings, list items and short lead-ins ("…these standards:") has few
+    full stops too, but none of it is speech: its paragraphs are read as written."""
     if language in CJK_LANGS:
         return False
-    text = " ".join(b.text for b in blocks if b.kind not in ("heading", "command"))
-    words = len(text.split())
-    stops = len(_TERMINATOR.findall(text + " "))
-    return words >= 40 and words / max(1, stops) > 30
+    total = speech = 0
+    for block in blocks:
+        if block.kind in ("heading", "command"):
+            continue
+        words = len(block.text.split())
+        total += words
+        if block.kind == "paragraph" and words >= 25:
+            stops = len(_TERMINATOR.findall(block.text + " "))
+            speech += words if words / max(1, stops) > 30 else 0
+    return speech >= 40 and 2 * speech >= total
 
 
 def split_sentences(blocks: list[Block], language: str) -> list[Sentence]:
