@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 def _groups() -> dict[str, Callable[..., list[Figure]]]:
     # Imported here so one broken group reports itself instead of breaking the command.
-    from benchmarks import cost, engine, history, http, pipeline, quota, startup
+    from benchmarks import cost, engine, history, http, pipeline, quota, scale, startup
 
     return {
         "pipeline": pipeline.pipeline_latency,
@@ -28,6 +28,7 @@ def _groups() -> dict[str, Callable[..., list[Figure]]]:
         "startup": startup.cli_startup,
         "cost": cost.token_cost,
         "http": http.http_figures,
+        "scale": scale.scale_figures,
     }
 
 
