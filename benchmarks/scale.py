@@ -377,6 +377,15 @@ def wait_until_drained(cluster: Cluster, deadline: float, poll: float = 0.05) ->
 # --- the benchmark figure --------------------------------------------------------------
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _throughput(
     database_url: str, counts: dict[str, int], *, queued: bool, latency: float
 ) -> tuple[float, dict[str, Any]]:
@@ -392,10 +401,14 @@ def _throughput(
             cluster.start_worker(4)
         apis = [cluster.wait_up(a) for a in apis]
         ports = [a.port for a in apis if a.port is not None]
+        cpu_before = {p.pid: _cpu_seconds(p.pid) for p in cluster.procs}
         started = time.perf_counter()
         result = send_load(ports, counts, threads=8)
         left = wait_until_drained(cluster, time.monotonic() + 300)
         elapsed = time.perf_counter() - started
+        cpu = {p.kind: 0.0 for p in cluster.procs}
+        for p in cluster.procs:
+            cpu[p.kind] += _cpu_seconds(p.pid) - cpu_before[p.pid]
         if result.errors or left != (0, 0) or result.admitted_total != sum(counts.values()):
             raise RuntimeError(
                 f"load not served cleanly ({jobs}): {result.errors[:3]} "
@@ -407,6 +420,9 @@ def _throughput(
             "seconds": round(elapsed, 2),
             "posting_seconds": round(result.seconds, 2),
             "api_processes": len(apis),
+            # CPU of our processes per generation (this machine's other work does not
+            # move it as much as it moves the rate).
+            **{f"{kind}_cpu_ms_per_generation": round(c * 1000 / n, 1) for kind, c in cpu.items()},
         }
 
 

@@ -92,6 +92,7 @@ def test_two_apis_two_workers_one_killed(
 
         _wait_for(victim_busy, 120, "a third done with the victim worker busy")
         victim.popen.kill()  # SIGKILL: no graceful shutdown, its jobs stay "doing"
+        killed_at = time.monotonic()
         victim.popen.wait(timeout=30)
         stalled = _doing(cluster, victim)
         assert stalled, "the killed worker left no job behind: nothing was recovered"
@@ -110,8 +111,15 @@ def test_two_apis_two_workers_one_killed(
             return not set(stalled) & _doing_ids(cluster)
 
         _wait_for(recovered, 240 if full else 90, "the killed worker's jobs to be re-queued", 1)
+        recovered_after = time.monotonic() - killed_at
         left = wait_until_drained(cluster, time.monotonic() + 120)
         assert left == (0, 0), f"still pending, queued: {left}"
+        print(
+            f"soak: {result.sent} sent by {n_users} users in {result.seconds:.1f} s, "
+            f"{result.admitted_total} admitted, {dict(result.problems)}; "
+            f"{len(stalled)} job(s) of the killed worker re-run "
+            f"{recovered_after:.0f} s after the kill"
+        )
 
         # The surviving workers stop cleanly on SIGTERM.
         for proc in (survivor, replacement):
