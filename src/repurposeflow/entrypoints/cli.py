@@ -554,10 +554,14 @@ def _refund_survives_ctrl_c() -> Iterator[None]:
         err.print("interrupted: the run was stopped and refunded; nothing was charged.")
         raise typer.Exit(130) from None
     finally:
-        # Still ignoring: the process is about to end, and a late Ctrl-C must not
-        # turn its shutdown into a traceback.
         if previous is not None and not interrupted:
             signal.signal(signal.SIGINT, previous)
+        elif previous is not None:
+            # The process is about to end: a late Ctrl-C must not turn its shutdown into
+            # a traceback, nor kill it once the interpreter, finalizing, has put back the
+            # default handler for a Python-level one (exit -2 instead of 130, seen under
+            # load). An ignored signal stays ignored through finalization.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _join(app_: App, busy: RequestInFlight, quiet: bool) -> RepurposeResult | None:
