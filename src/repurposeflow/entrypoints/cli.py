@@ -41,6 +41,7 @@ from repurposeflow.bootstrap import (
     is_ephemeral,
     load_settings,
     migrate,
+    missing_engine_key,
     price_catalogue,
     schema_revision,
 )
@@ -515,10 +516,9 @@ def engines_command() -> None:
     settings = load_settings()
     catalogue = price_catalogue(settings)
     lines = ["local      built in, runs on this machine, free"]
-    keys = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
     for provider in MODEL_ENGINES:
-        variable = keys[provider]
-        key = "set" if os.environ.get(variable, "").strip() else f"missing: set {variable}"
+        missing = missing_engine_key(provider)
+        key = f"missing: set {missing}" if missing else "set"
         default = catalogue.default_model(provider)
         lines.append(f"{provider:<10} default model {default}; key {key}")
         for name, price in catalogue.models.get(provider, {}).items():
