@@ -293,3 +293,65 @@ def test_a_readme_of_lists_keeps_its_sentences_as_written(text: str, tone: Tone)
     for platform, texts in render_all(source, tone):
         for line in lines_of(texts):
             assert not line.endswith(":."), (platform, line)
+
+
+# --- 4. a line that only points elsewhere, licence text or a lead-in is not content ----
+
+POINTERS = [
+    "See the file {file} for more details.",
+    "Please see {file} for installation instructions.",
+    "For more information, see {url}.",
+    "See {url} for the release notes.",
+    "Please report bugs to bugs@{host}.",
+    "Send bug reports to help@{host}.",
+    "See the GNU General Public License for more details.",
+    "Copyright (c) 2021 The {name} Authors.",
+    "THE SOFTWARE IS PROVIDED AS IS, WITHOUT WARRANTY OF ANY KIND.",
+    "This program is distributed in the hope that it will be useful, but WITHOUT ANY WARRANTY.",
+    "[0] {url} [1] {url}/docs",
+    "Jane Doe jane@{host}",
+]
+LEAD_INS = ["To build {name} run the following commands:", "You can turn the worker off, e.g."]
+
+
+@st.composite
+def pointed_document(draw: st.DrawFn) -> tuple[str, list[str], str]:
+    """Prose about a tool with the frame of a README around it: pointers to files and
+    links, bug-report addresses, licence text, footnotes, signatures, and lead-ins to
+    code blocks. Returns the text, its frame lines and its link."""
+    name = draw(st.sampled_from(TOPICS))
+    host = f"{name.lower()}.example.org"
+    url = f"https://{host}/notes"
+    fill = {"file": draw(st.sampled_from(["COPYING", "INSTALL.md", "NEWS"])), "url": url,
+            "host": host, "name": name}  # fmt: skip
+    frame = [p.format(**fill) for p in draw(st.lists(st.sampled_from(POINTERS), min_size=2,
+                                                     max_size=6, unique=True))]  # fmt: skip
+    leads = [p.format(**fill) for p in draw(st.lists(st.sampled_from(LEAD_INS), max_size=2))]
+    content = draw(st.lists(plain, min_size=3, max_size=10))
+    blocks = [f"# {name}", *content]
+    for line in [*frame, *leads]:
+        at = draw(st.integers(min_value=1, max_value=len(blocks)))
+        if line in leads:
+            line += "\n\n```\nmake && make install\n```"
+        blocks.insert(at, line)
+    return "\n\n".join(blocks), [*frame, *leads], url
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(doc=pointed_document(), tone=st.sampled_from(list(Tone)))
+def test_pointers_licence_text_and_lead_ins_never_reach_a_post(
+    doc: tuple[str, list[str], str], tone: Tone
+) -> None:
+    text, frame, url = doc
+    source = check_input(text)
+    outputs = render_all(source, tone)
+    for platform, texts in outputs:
+        for line in lines_of(texts):
+            for f in frame:
+                assert f.rstrip(".:") not in line, (platform, f, line)
+    # The link a pointer carried still reaches the X thread or the email.
+    if url in text:
+        reached = [
+            t for p, texts in outputs for t in texts if p in (Platform.TWITTER, Platform.EMAIL)
+        ]
+        assert any(url in t for t in reached), reached

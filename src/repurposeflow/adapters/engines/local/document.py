@@ -15,7 +15,7 @@ import attrs
 from repurposeflow.adapters.engines.local.keywords import extract_keywords
 from repurposeflow.adapters.engines.local.language import CJK_LANGS, detect_language
 from repurposeflow.adapters.engines.local.markup import Block, read_markup
-from repurposeflow.adapters.engines.local.ranking import BYLINE_NAME, rank, usable
+from repurposeflow.adapters.engines.local.ranking import BYLINE_NAME, is_pointer, rank, usable
 from repurposeflow.adapters.engines.local.sentences import (
     Sentence,
     split_sentences,
@@ -256,7 +256,8 @@ def read_document(source: str) -> Document:
             dict.fromkeys(
                 u.rstrip(".,;:!?`")
                 for s in all_sentences
-                if usable(s, cjk) and (host is None or s.speaker != host)
+                # "See https://… for details" is not content, but its link is the one.
+                if (usable(s, cjk) or is_pointer(s.text)) and (host is None or s.speaker != host)
                 for u in URL.findall(s.text)
             )
         ),

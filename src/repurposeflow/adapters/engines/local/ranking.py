@@ -90,12 +90,51 @@ def is_meta(text: str) -> bool:
     return _META.search(text) is not None or _BYLINE_LINE.search(text) is not None
 
 
+# A line that only sends the reader elsewhere ("See the file COPYING.", "For more
+# information, see https://…", "Please report bugs to …") or is licence boilerplate:
+# the frame of a README, not something to tell an audience. Its link is still kept.
+_POINTER = re.compile(
+    r"(?i)^(?:please\s+)?(?:see|refer\s+to|read|consult|siehe|voir|véase)\s+(?:"
+    r"also\b|https?://|(?:the\s+)?(?:file|files|docs?|documentation|manual|man\s+page|readme|"
+    r"licen[cs]e|gnu\b|api\s+reference|website|wiki|faq|changelog)\b|"
+    r"(?:the\s+)?[\w./-]*\.(?:md|txt|rst|html?|gz|texi|pdf)\b|(?:the\s+)?(?-i:[A-Z][A-Z0-9_.-]{2,})\b|"
+    r"our\s+(?:docs|documentation|website|wiki)\b|"
+    r"[^.!?]{0,80}\bfor\s+(?:more\s+|further\s+|full\s+)?(?:details|information|info|"
+    r"instructions)\b)"
+    r"|^(?:please\s+)?(?:send|report|submit|file|mail)\s+(?:any\s+|all\s+)?(?:bug|bugs|patches|"
+    r"issues|comments|questions|test\s+failures)\b|^reporting\s+bugs\b"
+    r"|^for\s+(?:more|further|full)\s+(?:information|details|info)\b"
+    r"|^copyright\s*(?:\(c\)|©|\d)"
+    r"|\b(?:without|with\s+no)\s+(?:any\s+)?warranty\b|\bmerchantability\b|\bin\s+no\s+event\s+shall\b"
+    r"|\bdistributed\s+in\s+the\s+hope\s+that\b|\bpermission\s+is\s+hereby\s+granted\b"
+    r"|\bthe\s+software\s+is\s+provided\b|\bdealings\s+in\s+the\s+software\b"
+)
+# A lead-in to a list or an example that follows it: "…run the following commands:",
+# "…you can mask the units, e.g.". Without what follows, it ends mid-thought.
+_LEAD_IN = re.compile(r"(?:[:：]|\b(?:e\.\s?g|i\.\s?e|z\.\s?B|p\.\s?ej)\.,?)\s*$")
+
+
+# "[0] https://… [1] https://…", "Damien Miller djm@example.org": footnotes and
+# signatures, nothing but links and names once the links are gone.
+_LINKS_AND_MARKERS = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+\.[\w.-]+|\[\d+\]|<[^>\s]*>")
+
+
+def is_pointer(text: str) -> bool:
+    """True for a line that only points elsewhere (a list of links included), or
+    licence boilerplate."""
+    if _POINTER.search(text) is not None:
+        return True
+    if "://" not in text and "@" not in text:
+        return False
+    return len(WORD.findall(_LINKS_AND_MARKERS.sub(" ", text))) < 3
+
+
 def usable(sentence: Sentence, cjk: bool) -> bool:
     """Sentences worth repeating to an audience on their own."""
     text = sentence.text
-    if sentence.words < (4 if cjk else 3) or text.endswith((":", "：")):
+    if sentence.words < (4 if cjk else 3) or _LEAD_IN.search(text):
         return False
-    return not leaks_in([text]) and not is_meta(text)
+    return not leaks_in([text]) and not is_meta(text) and not is_pointer(text)
 
 
 # No platform uses more than a few dozen sentences; ranking further only costs time
