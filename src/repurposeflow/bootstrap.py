@@ -551,7 +551,9 @@ class App:
         "procrastinate"``, else the in-process pool (``on_progress`` sees every step of
         every job it runs)."""
         if self.settings.queued:
-            return self.queue()
+            # Its own, like the pool: shutting one API app down leaves the others be.
+            self.queue()  # the setting's check
+            return build_job_queue(self, self.settings.database_url)
         from repurposeflow.adapters.jobs import ThreadPoolJobRunner
 
         def handle(job: GenerationJob) -> None:

@@ -262,3 +262,63 @@ def test_repurpose_queue_needs_the_queue(
     assert main(["worker"]) == 2
     err = capsys.readouterr().err
     assert "needs a PostgreSQL database" in err and err.count("\n") == 1
+
+
+def test_a_job_left_running_by_a_dead_worker_runs_again(
+    queue_db: tuple[str, sa.Engine],
+) -> None:
+    url, engine = queue_db
+    scripted = ScriptedEngine()
+    app = _app(url, engine, scripted)
+    with TestClient(create_app(app, http_settings())) as client:
+        r = client.post(
+            "/v1/generations",
+            json={"content": ARTICLE, "platforms": ["threads"]},
+            headers=auth("user_dead"),
+        )
+        assert r.status_code == 202
+    gen_id = r.json()["id"]
+    # A worker took the job and was killed: its heartbeat stopped minutes ago.
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as conn:
+        (dead,) = conn.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) "
+            "VALUES (now() - interval '5 minutes') RETURNING id"
+        ).fetchone() or (None,)
+        conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", (dead,))
+    assert [j["status"] for j in _jobs(url)] == ["doing"]
+    # The next worker to start puts it back and runs it; the generation, still pending
+    # and charged once, completes.
+    _app(url, engine, scripted).queue().run_worker(wait=False, install_signal_handlers=False)
+    (job,) = _jobs(url)
+    assert job["status"] == "succeeded" and job["queueing_lock"] == gen_id
+    assert _ledger(engine)["user_dead"] == (1, 1, 0)
+
+
+def test_a_worker_without_the_queue_schema_says_what_to_run(
+    pg_database_factory: Callable[[], sa.URL],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    url = pg_database_factory().render_as_string(hide_password=False)
+    monkeypatch.setenv("REPURPOSEFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("REPURPOSEFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("REPURPOSEFLOW_JOBS", "procrastinate")
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "run `repurposeflow db upgrade`" in err and err.count("\n") == 1
+
+
+def test_an_app_serves_again_after_a_shutdown(queue_db: tuple[str, sa.Engine]) -> None:
+    url, engine = queue_db
+    app = _app(url, engine, ScriptedEngine())
+    for i in range(2):  # each create_app has its own runner; the first one's shutdown
+        with TestClient(create_app(app, http_settings())) as client:
+            r = client.post(
+                "/v1/generations",
+                json={"content": f"{ARTICLE} Take {i}.", "platforms": ["threads"]},
+                headers=auth("user_again"),
+            )
+            assert r.status_code == 202, r.text
+    assert len(_jobs(url)) == 2
