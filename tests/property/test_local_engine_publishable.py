@@ -355,3 +355,62 @@ def test_pointers_licence_text_and_lead_ins_never_reach_a_post(
             t for p, texts in outputs for t in texts if p in (Platform.TWITTER, Platform.EMAIL)
         ]
         assert any(url in t for t in reached), reached
+
+
+# --- 5. a reStructuredText README is read as prose, not as its syntax -----------------
+
+_RST_SYNTAX = re.compile(
+    r"::|:(?:target|alt|align|width):|\bimage::|`_|``|^[=\-~^]{3,}|^\.\. |\|\w+\||>>>", re.M
+)
+
+
+@st.composite
+def rst_readme(draw: st.DrawFn) -> tuple[str, str, list[str]]:
+    """A PyPI README in reStructuredText: an overlined title, badges as substitutions
+    and image directives with their options, links as `text <url>`_, ``literals``,
+    literal blocks after ``::``, a doctest, a note, and underlined sections. Returns the
+    text, its title and the code lines that must never be read as prose."""
+    topic = draw(st.sampled_from(TOPICS))
+    title = f"{topic}: a {draw(st.sampled_from(NOUNS))} for every team"
+    bar = "=" * len(title)
+    code = [f"{topic.lower()}.run(retries=3, strict=True)", "print(result.ledger)"]
+    parts = [
+        f"{bar}\n{title}\n{bar}",
+        "|build| |docs|",
+        f".. image:: https://img.example.org/{topic}.svg\n   :target: https://ci.example.org\n"
+        "   :alt: Build status",
+    ]
+    for section in draw(st.lists(st.sampled_from(SECTIONS), min_size=2, max_size=4, unique=True)):
+        underline = draw(st.sampled_from(["-", "~", "^"])) * len(section)
+        parts += [f"{section}\n{underline}", draw(plain)]
+        kind = draw(st.sampled_from(["literal", "doctest", "note", "link", "literal_inline"]))
+        if kind == "literal":
+            parts += [f"Run it like this::\n\n    {code[0]}\n    {code[1]}"]
+        elif kind == "doctest":
+            parts += [f">>> import {topic.lower()}\n>>> {code[0]}\n3"]
+        elif kind == "note":
+            parts += [f".. note::\n\n   {draw(plain)}"]
+        elif kind == "link":
+            parts += [f"Read the `{topic} guide <https://docs.example.org/{topic}>`_ first. "
+                      f"{draw(plain)}"]  # fmt: skip
+        else:
+            parts += [f"Set ``strict`` before you call ``run``. {draw(plain)}"]
+    parts += [".. |build| image:: https://img.example.org/b.svg\n   :target: https://ci.example.org",
+              ".. _guide: https://docs.example.org"]  # fmt: skip
+    return "\n\n".join(parts), title, code
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(doc=rst_readme(), tone=st.sampled_from(list(Tone)))
+def test_a_restructuredtext_readme_shows_no_rst_syntax_or_code(
+    doc: tuple[str, str, list[str]], tone: Tone
+) -> None:
+    text, title, code = doc
+    source = check_input(text)
+    document = ENGINE.read(source)
+    assert document.title == title
+    assert not {"target", "image", "alt", "https", "build"} & {k.lower() for k in document.keywords}
+    for platform, texts in render_all(source, tone):
+        for line in lines_of(texts):
+            assert not _RST_SYNTAX.search(line), (platform, line)
+            assert not any(c in line for c in code), (platform, line)

@@ -20,6 +20,8 @@ import attrs
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from repurposeflow.adapters.engines.local.rst import looks_like_rst, rst_to_markdown
+
 # "command": a one-line shell command from a fenced block, kept for a how-to's steps and
 # never read as prose.
 BlockKind = Literal["heading", "paragraph", "item", "quote", "command"]
@@ -113,6 +115,8 @@ def read_markup(source: str) -> Markup:
         markup = read_html(source)
     else:
         body, title = _front_matter(source)
+        if looks_like_rst(body):
+            body = rst_to_markdown(body)
         markup = Markup(markdown_blocks(_strip_mdx(body)), title)
     return Markup([b for b in markup.blocks if b.text], markup.title)
 
