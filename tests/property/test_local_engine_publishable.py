@@ -414,3 +414,36 @@ def test_a_restructuredtext_readme_shows_no_rst_syntax_or_code(
         for line in lines_of(texts):
             assert not _RST_SYNTAX.search(line), (platform, line)
             assert not any(c in line for c in code), (platform, line)
+
+
+# --- 6. no post opens on a connective that leans on the sentence before it ----------
+
+CONNECTIVES = ["Thus,", "Therefore,", "Hence,", "Moreover,", "Furthermore,", "Consequently,",
+               "Nevertheless,", "In other words,", "On the other hand,", "As such,",
+               "In this case,", "In that scenario,", "Additionally,", "Accordingly,"]  # fmt: skip
+
+
+@st.composite
+def connected_document(draw: st.DrawFn) -> str:
+    """Paragraphs whose later sentences open with a connective ("Thus, …")."""
+    paragraphs = []
+    for _ in range(draw(st.integers(min_value=2, max_value=6))):
+        first = draw(plain)
+        rest = [
+            f"{draw(st.sampled_from(CONNECTIVES))} {' '.join(words)}."
+            for words in draw(
+                st.lists(st.lists(st.sampled_from(WORDS), min_size=5, max_size=16), max_size=4)
+            )
+        ]
+        paragraphs.append(" ".join([first, *rest]))
+    return "\n\n".join(paragraphs)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(text=connected_document(), tone=st.sampled_from(list(Tone)))
+def test_no_post_or_hook_opens_on_a_connective(text: str, tone: Tone) -> None:
+    source = check_input(text)
+    for platform, texts in render_all(source, tone):
+        for t in texts:
+            first = lines_of([t])[0] if lines_of([t]) else ""
+            assert not first.startswith(tuple(CONNECTIVES)), (platform, t)

@@ -28,7 +28,8 @@ def write(w: Writer) -> TikTokOutput:
     if len(w.pool) < 6:
         # A short note: its lines are the talking points; the other hooks frame them.
         hooks = _framed_hooks(w, hooks)
-        points = [_spoken(s.text) for s in w.doc.sentences if w.allowed(s.text)]
+        # A line that leans on the one before it ("Thus, …") cannot stand as a point.
+        points = [_spoken(s.text) for s in w.doc.sentences if w.allowed(s.text) and w.opens(s)]
         points = [p for p in unique([*hooks, *points])[len(hooks) :] if spoken(p)]
         if len(points) < 3:
             points = _stretch_points(w, points, hooks)
@@ -61,7 +62,7 @@ def write(w: Writer) -> TikTokOutput:
 def _framed_hooks(w: Writer, hooks: list[str]) -> list[str]:
     """A short note has too few lines for three hooks of its own: a frame ("Quick
     lesson:") before one of its sentences, so every hook still says something of it."""
-    lines = [s.text for s in sorted(w.doc.sentences, key=lambda s: s.index)]
+    lines = [s.text for s in sorted(w.doc.sentences, key=lambda s: s.index) if w.opens(s)]
     lines = [_spoken(t) for t in lines if w.allowed(t)]
     out = list(hooks)
     framed = [line for line in lines if not any(key(line) in key(h) for h in out)]
@@ -84,7 +85,7 @@ def _stretch_points(w: Writer, points: list[str], hooks: list[str]) -> list[str]
     sentence, then general prompts."""
     candidates = list(points)
     for s in sorted(w.doc.sentences, key=lambda s: s.index):
-        if not w.allowed(s.text):
+        if not w.allowed(s.text) or not w.opens(s):
             continue
         pieces = [
             c for c in fit.clauses(_spoken(s.text)) if not leans_back(c) and len(c.split()) >= 5
