@@ -447,3 +447,22 @@ def test_no_post_or_hook_opens_on_a_connective(text: str, tone: Tone) -> None:
         for t in texts:
             first = lines_of([t])[0] if lines_of([t]) else ""
             assert not first.startswith(tuple(CONNECTIVES)), (platform, t)
+
+
+# --- 7. a section label is not a title: the email subject is never "Introduction" -----
+
+
+LABELS = ["Introduction", "Abstract", "Code status:", "OVERVIEW", "Project description",
+          "Usage Documentation"]  # fmt: skip
+
+
+@given(label=st.sampled_from(LABELS), body=st.lists(plain, min_size=3, max_size=8))
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_a_section_label_is_never_the_title_or_the_subject(label: str, body: list[str]) -> None:
+    source = check_input("\n\n".join([label, *body]).replace(label, f"{label}\n{'=' * 20}", 1))
+    assert ENGINE.read(source).title != label
+    brief = ENGINE.analyze(source, Tone.CONVERSATIONAL).brief
+    email = ENGINE.render(
+        RenderRequest(source, brief, Platform.EMAIL, Tone.CONVERSATIONAL, VoiceSettings())
+    ).output
+    assert email.subject.rstrip(":") != label.rstrip(":"), email.subject  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from repurposeflow.adapters.engines.local.sentences import (
     Sentence,
     split_sentences,
 )
+from repurposeflow.adapters.engines.local.words import SECTION_WORDS
 from repurposeflow.domain.measure import CJK, URL, word_count
 
 # yake is linear but slow (a quarter second per 10,000 characters); the headings and the
@@ -75,6 +76,9 @@ def _title(blocks: list[Block]) -> str | None:
         return None
     best = min(headings, key=lambda b: b.level)
     if best.level > 2 or blocks.index(best) > 3:
+        return None
+    # "Introduction", "Abstract", "Code status:": the name of a section, not of the piece.
+    if all(w in SECTION_WORDS for w in re.findall(r"[^\W\d_]+", best.text.lower())):
         return None
     return best.text
 

@@ -117,7 +117,7 @@ GENERIC_TAGS = frozenset(
 # never what this one is about, so never a hashtag.
 SECTION_WORDS = frozenset(
     ["about", "abstract", "acknowledgements", "acknowledgments", "authors", "available",
-     "background", "basic", "basics", "build", "building", "changelog", "changes",
+     "background", "basic", "basics", "build", "building", "changelog", "changes", "code",
      "conclusion", "contact", "contents", "contribute", "contributing", "contribution",
      "contributions", "contributors", "credits", "custom", "customization", "default",
      "description", "details", "development", "docs", "documentation", "donate",
@@ -125,7 +125,7 @@ SECTION_WORDS = frozenset(
      "getting", "guide", "handling", "help", "history", "install", "installation",
      "installing", "intro", "introduction", "latest", "license", "licence", "licensing",
      "links", "main", "misc", "miscellaneous", "more", "notes", "optional", "options",
-     "overview", "prerequisites", "quick", "quickstart", "readme", "reference",
+     "overview", "prerequisites", "project", "quick", "quickstart", "readme", "reference",
      "references", "release", "releases", "requirements", "required", "setup", "special",
      "sponsor", "sponsors", "started", "status", "summary", "support", "supported",
      "table", "toc", "todo", "usage", "use", "using", "version", "versions",
