@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import context
 
 from repurposeflow.adapters.sql.engine import default_sqlite_url, make_engine
+from repurposeflow.adapters.sql.partitions import drift_filter
 from repurposeflow.adapters.sql.tables import metadata
 
 config = context.config
@@ -57,6 +58,8 @@ def run_migrations_online() -> None:
                 # SQLite cannot ALTER most things: later migrations rebuild tables.
                 render_as_batch=is_sqlite,
                 compare_type=True,
+                # PostgreSQL's partitions and key tables are not in the metadata.
+                include_object=drift_filter(connection),
             )
             with context.begin_transaction():
                 if connection.dialect.name == "postgresql":

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The newest revision in migrations/versions; a test keeps it equal to alembic's head,
 # so ensure_schema can decide "nothing to do" without loading alembic at all.
-HEAD_REVISION = "0004_provider_usage"
+HEAD_REVISION = "0005_monthly_partitions"
 
 
 def script_location() -> Path:

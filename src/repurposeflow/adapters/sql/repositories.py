@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from repurposeflow.adapters.sql.partitions import PENDING_KEY_CONSTRAINT
 from repurposeflow.adapters.sql.tables import (
     generations,
     generations_archive,
@@ -99,11 +100,18 @@ _USER_UNIQUES = (
 )
 
 
+def _constraint(exc: sa.exc.IntegrityError) -> str:
+    """The violated constraint's name (PostgreSQL); '' when the driver gives none."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
+
+
+def _is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23505"
+
+
 def _violated(exc: sa.exc.IntegrityError) -> str:
-    orig = exc.orig
-    diag = getattr(orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None) or ""
-    return f"{constraint} {orig}"
+    return f"{_constraint(exc)} {exc.orig}"
 
 
 def _duplicate_user(exc: sa.exc.IntegrityError, user: Mapping[str, Any]) -> DuplicateUser | None:
@@ -469,30 +477,41 @@ class SqlGenerationRepository:
         self._tx = tx
 
     def add(self, generation: Generation) -> None:
-        # A literal predicate: PostgreSQL matches it to the partial index's own.
-        pending = sa.text("status = 'pending'")
-        # The partial unique index (0002) is the rule; ON CONFLICT turns a twin in
-        # flight into "nothing inserted" instead of an error that spoils the transaction.
-        statement = (
-            _dialect_insert(self._tx, generations)
-            .values(**_generation_values(generation))
-            .on_conflict_do_nothing(
-                index_elements=[generations.c.user_id, generations.c.request_key],
-                index_where=pending,
-            )
-            .returning(generations.c.id)
+        statement = _dialect_insert(self._tx, generations).values(
+            **_generation_values(generation)
         )
+        if self._tx.dialect != "postgresql":
+            # The partial unique index (0002) is the rule; ON CONFLICT turns a twin in
+            # flight into "nothing inserted" instead of an error that spoils the
+            # transaction. A literal predicate: it must match the index's own.
+            statement = statement.on_conflict_do_nothing(
+                index_elements=[generations.c.user_id, generations.c.request_key],
+                index_where=sa.text("status = 'pending'"),
+            )
+        # On PostgreSQL generations is partitioned (0005) and the rule is the primary key
+        # of a key table, kept by a trigger, which carries the index's name: a twin in
+        # flight is a unique violation of that name (inside the savepoint, so the
+        # transaction goes on), after waiting for the twin as a unique index would.
+        statement = statement.returning(generations.c.id)
         try:
             with self._tx.savepoint():
                 inserted = self._tx.execute(statement).first() is not None
         except sa.exc.IntegrityError as exc:
+            # PostgreSQL names the constraint; SQLite's message names the columns.
+            violated = _constraint(exc) or str(exc.orig)
             # First: SQLite's "generations.idempotency_key" contains "generations.id".
-            if "idempotency_key" in _violated(exc) and generation.idempotency_key:
+            if "idempotency_key" in violated and generation.idempotency_key:
                 prior = self.find_by_idempotency_key(generation.user_id, generation.idempotency_key)
                 raise IdempotencyKeyReused(prior.id if prior else "(archived)") from None
-            if "pk_generations" in _violated(exc) or "generations.id" in _violated(exc):
+            if _constraint(exc) == PENDING_KEY_CONSTRAINT:
+                inserted = False
+            elif "generations.id" in violated or (
+                # A partition's own primary key: its name is the partition's.
+                _is_unique_violation(exc) and self.get(generation.id) is not None
+            ):
                 raise ValueError(f"generation {generation.id} exists") from None
-            raise
+            else:
+                raise
         if not inserted:
             if self.get(generation.id) is not None:
                 raise ValueError(f"generation {generation.id} exists")
