@@ -51,7 +51,11 @@ TABLES = ("generations", "usage_logs")
 MONTHS_AHEAD = 3
 SYSTEM_ROLE = "repurposeflow_system"
 KEY_FUNCTION = "repurposeflow_generation_keys"
-KEY_TRIGGERS = ("trg_generations_keys", "trg_generations_keys_update", "trg_generations_keys_truncate")
+KEY_TRIGGERS = (
+    "trg_generations_keys",
+    "trg_generations_keys_update",
+    "trg_generations_keys_truncate",
+)
 IDEMPOTENCY_INDEX = "ix_generations_user_idempotency_key"
 USAGE_FK = "fk_usage_logs_generation_id_generations"
 
@@ -156,7 +160,7 @@ def _restore(table: str, captured: Captured, *, skip_indexes: set[str]) -> None:
     for name, _unique, sql in captured.indexes:
         if name not in skip_indexes:
             op.execute(sql)
-    for name, to, definition in captured.foreign_keys:
+    for name, _to, definition in captured.foreign_keys:
         if name != USAGE_FK:
             op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {_ident(name)} {definition}")
     for name, definition in captured.triggers:

@@ -12,7 +12,7 @@ import os
 import tomllib
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from repurposeflow.adapters.engines.pricing import Catalogue
     from repurposeflow.adapters.jobs.notify import PgProgressListener
     from repurposeflow.adapters.jobs.procrastinate import ProcrastinateJobRunner
+    from repurposeflow.adapters.sql.partitions import PartitionReport
 
 _ENV_PREFIX = "REPURPOSEFLOW_"
 _KEYS = (
@@ -674,6 +675,65 @@ def ensure_queue_schema(settings: Settings) -> bool:
         lambda job, *, retry_outage: False, database_url=settings.trusted_database_url
     )
     return runner.ensure_schema()
+
+
+def _partition_upkeep(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    """Run ``work(connection)`` in one transaction as the login role (the tables'
+    owner), after bringing the schema to head; None on anything but PostgreSQL."""
+    if settings.database_url.startswith("memory:"):
+        return None
+    from repurposeflow.adapters.sql import ensure_schema
+    from repurposeflow.adapters.sql.engine import UNAVAILABLE_ERRORS, unavailable
+
+    engine = make_database_engine(settings.database_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            return None
+        ensure_schema(engine)
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except UNAVAILABLE_ERRORS as exc:
+            raise unavailable(engine, exc) from exc
+    finally:
+        engine.dispose()
+
+
+def ensure_partitions(
+    settings: Settings, months_ahead: int = 3, *, today: date | None = None
+) -> PartitionReport | None:
+    """Create the monthly partitions of generations and usage_logs for this month and
+    the next ``months_ahead`` (rows of a month that sat in the default partition move
+    into its new partition). Idempotent: for cron. None: not PostgreSQL (SQLite is
+    never partitioned)."""
+    if months_ahead < 0:
+        raise InvalidInput("--months-ahead must not be negative.")
+    from repurposeflow.adapters.sql import partitions
+
+    report: PartitionReport | None = _partition_upkeep(
+        settings, lambda conn: partitions.ensure_partitions(conn, months_ahead, today=today)
+    )
+    return report
+
+
+def drop_partitions(
+    settings: Settings, before: date, *, detach: bool = False, today: date | None = None
+) -> PartitionReport | None:
+    """Retention by whole months: archive and drop (or detach) every monthly partition
+    that ends on or before ``before``'s month. Months still in progress are refused.
+    None: not PostgreSQL."""
+    current = (today or datetime.now(UTC).date()).replace(day=1)
+    if before.replace(day=1) > current:
+        raise InvalidInput(
+            f"--before {before:%Y-%m} is after this month ({current:%Y-%m}): only months "
+            "that have ended can leave."
+        )
+    from repurposeflow.adapters.sql import partitions
+
+    report: PartitionReport | None = _partition_upkeep(
+        settings, lambda conn: partitions.drop_partitions_before(conn, before, detach=detach)
+    )
+    return report
 
 
 def schema_revision(settings: Settings) -> str | None:

@@ -25,6 +25,7 @@ from repurposeflow.adapters.sql import (
     upgrade_database,
 )
 from repurposeflow.adapters.sql.migrate import alembic_config, script_location
+from repurposeflow.adapters.sql.partitions import drift_filter
 from repurposeflow.adapters.sql.tables import ALL_TABLES, metadata
 
 
@@ -47,7 +48,10 @@ def _drift(engine: sa.Engine) -> list[object]:
     with engine.connect() as conn, warnings.catch_warnings():
         # SQLite cannot reflect expression indexes (lower(email)); alembic says so.
         warnings.filterwarnings("ignore", message=".*expression-based index.*")
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # PostgreSQL's partitions and key tables (0005) are not in the metadata.
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": drift_filter(conn)}
+        )
         return compare_metadata(context, metadata)
 
 

@@ -36,6 +36,8 @@ from repurposeflow.bootstrap import (
     Settings,
     bootstrap,
     build_content_engine,
+    drop_partitions,
+    ensure_partitions,
     ensure_queue_schema,
     estimate_cost,
     is_ephemeral,
@@ -878,6 +880,67 @@ def db_seed_command() -> None:
     app_ = _app()
     seed_dev_data(app_.uow(), app_.clock)
     out.print("Seeded user_test123 (test@example.com, pro) with sample generations.")
+
+
+partitions_app = typer.Typer(
+    help="Monthly partitions of generations and usage logs (PostgreSQL only): create the "
+    "coming months (run it from cron), drop or detach old ones.",
+    no_args_is_help=True,
+)
+db_app.add_typer(partitions_app, name="partitions")
+PARTITIONS_ONLY_ON_POSTGRESQL = (
+    "Partitions are PostgreSQL-only: this database is not partitioned, nothing to do."
+)
+
+
+@partitions_app.command("ensure")
+def db_partitions_ensure_command(
+    months_ahead: Annotated[
+        int, typer.Option(min=0, max=120, help="Months after this one to create now.")
+    ] = 3,
+) -> None:
+    """Create this month's partitions and the next MONTHS_AHEAD (idempotent); rows that
+    sat in the default partition move into their month's new partition."""
+    report = ensure_partitions(load_settings(), months_ahead)
+    if report is None:
+        out.print(PARTITIONS_ONLY_ON_POSTGRESQL)
+        return
+    for name in report.created:
+        moved = report.moved.get(name)
+        out.print(f"created {name}" + (f" (moved {moved} rows from the default)" if moved else ""))
+    if not report.created:
+        out.print(f"Partitions present for this month and the next {months_ahead}.")
+
+
+def _month(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(f"--before {value!r} is not a month like 2026-01.") from None
+
+
+@partitions_app.command("drop")
+def db_partitions_drop_command(
+    before: Annotated[
+        str, typer.Option(help="YYYY-MM: every month that ends by this month's start goes.")
+    ],
+    detach: Annotated[
+        bool,
+        typer.Option(help="Detach (keep each month as a table of its own) instead of drop."),
+    ] = False,
+) -> None:
+    """Retention by whole months: archive each old generations month into
+    generations_archive and fold each old usage_logs month into daily rows, then drop
+    it (or, with --detach, detach it untouched)."""
+    report = drop_partitions(load_settings(), _month(before).date(), detach=detach)
+    if report is None:
+        out.print(PARTITIONS_ONLY_ON_POSTGRESQL)
+        return
+    for name in report.dropped + report.detached:
+        verb = "detached" if name in report.detached else "dropped"
+        out.print(f"{verb} {name} ({report.moved.get(name, 0)} rows)")
+    if not report.dropped and not report.detached:
+        out.print(f"No monthly partition ends before {before}.")
 
 
 # --- billing and webhooks ----------------------------------------------------------------

@@ -217,9 +217,12 @@ def _create_partition(
     name = partition_name(table, month)
     lower, upper = _bound(month), _bound(add_months(month, 1))
     in_range = f"created_at >= {lower} AND created_at < {upper}"
-    waiting = default is not None and conn.execute(
-        sa.text(f"SELECT EXISTS (SELECT 1 FROM {default.name} WHERE {in_range})")
-    ).scalar()
+    waiting = (
+        default is not None
+        and conn.execute(
+            sa.text(f"SELECT EXISTS (SELECT 1 FROM {default.name} WHERE {in_range})")
+        ).scalar()
+    )
     if not waiting or default is None:
         conn.execute(sa.text(create_partition_sql(table, month)))
         return 0
@@ -239,7 +242,9 @@ def _create_partition(
         )
     ).rowcount
     conn.execute(
-        sa.text(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper})")
+        sa.text(
+            f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper})"
+        )
     )
     conn.execute(sa.text(f"ALTER TABLE {table} ATTACH PARTITION {default.name} DEFAULT"))
     return int(moved)
@@ -270,10 +275,11 @@ def drop_partitions_before(
         if not is_partitioned(conn, table):
             continue
         for part in partitions(conn, table):
-            if part.is_default or part.upper is None or part.upper > cutoff:
-                continue
+            if part.lower is None or part.upper is None or part.upper > cutoff:
+                continue  # the default partition, or a month not yet over
             in_range = (
-                f"created_at >= '{part.lower.isoformat()}' AND created_at < '{part.upper.isoformat()}'"
+                f"created_at >= '{part.lower.isoformat()}'"
+                f" AND created_at < '{part.upper.isoformat()}'"
             )
             rows = _retire(conn, table, part.name, in_range, keep=detach)
             if detach:
@@ -292,7 +298,7 @@ def _retire(conn: sa.Connection, table: str, name: str, in_range: str, *, keep: 
     are under FORCE ROW LEVEL SECURITY, which binds their owner too). The rows."""
     conn.execute(sa.text("SELECT set_config('role', 'repurposeflow_system', true)"))
     try:
-        rows = int(conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {in_range}")).scalar())
+        rows = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {in_range}")).scalar_one()
         if table == "generations":
             for key_table in KEY_TABLES:
                 conn.execute(
@@ -327,7 +333,7 @@ def _retire(conn: sa.Connection, table: str, name: str, in_range: str, *, keep: 
             )
     finally:
         conn.execute(sa.text("SELECT set_config('role', 'none', true)"))
-    return rows
+    return int(rows)
 
 
 # --- the drift check ------------------------------------------------------------------------

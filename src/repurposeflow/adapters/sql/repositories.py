@@ -477,9 +477,7 @@ class SqlGenerationRepository:
         self._tx = tx
 
     def add(self, generation: Generation) -> None:
-        statement = _dialect_insert(self._tx, generations).values(
-            **_generation_values(generation)
-        )
+        statement = _dialect_insert(self._tx, generations).values(**_generation_values(generation))
         if self._tx.dialect != "postgresql":
             # The partial unique index (0002) is the rule; ON CONFLICT turns a twin in
             # flight into "nothing inserted" instead of an error that spoils the
