@@ -195,6 +195,8 @@ def test_db_commands(home, capsys):
     assert code == 0 and "is at revision" in out
     code, out, _ = run(capsys, "db", "seed")
     assert code == 0
+    code, out, _ = run(capsys, "db", "partitions", "ensure", "--months-ahead", "3")
+    assert code == 0 and out.strip().count("\n") == 0 and "PostgreSQL-only" in out
     code, out, _ = run(capsys, "retention", "run")
     assert code == 0 and "archived generations: 0" in out
     code, out, _ = run(capsys, "stats")

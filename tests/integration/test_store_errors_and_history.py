@@ -201,13 +201,13 @@ def test_recent_history_query_uses_the_partial_index(pg: sa.Engine):
     partial = partial_index_family(pg)
     typical = plan_for(people[7])
     assert index_scans(typical) and set(index_scans(typical)) <= partial, typical
-    assert "Seq Scan" not in typical, typical
+    assert seq_scanned_rows(pg, typical) == 0, typical
     plan = plan_for(heavy)
     # For a heavy user the index order is the answer's order: read 50 entries, no sort
     # (a Merge Append of the partitions' index scans keeps that order).
     assert index_scans(plan, kind="Index Scan") and set(index_scans(plan)) <= partial, plan
     assert not SORT_NODE.search(plan), plan
-    assert "Seq Scan" not in plan, plan
+    assert seq_scanned_rows(pg, plan) == 0, plan
 
 
 # A Sort node of its own (not a Merge Append's "Sort Key").
@@ -219,6 +219,16 @@ def index_scans(plan: str, kind: str = "") -> list[str]:
     ``kind`` only."""
     pattern = r"((?:Index|Index Only|Bitmap Index) Scan)(?: Backward)? (?:using|on) (\S+)"
     return [name for scan, name in re.findall(pattern, plan) if not kind or scan == kind]
+
+
+def seq_scanned_rows(engine: sa.Engine, plan: str) -> int:
+    """The rows in the relations a plan reads whole: 0 when it reads none, or only
+    empty ones (a month of the future, partitioned; free to scan, so planners do)."""
+    scanned = re.findall(r"Seq Scan on (\S+)", plan)
+    with engine.connect() as conn:  # as the tests' superuser: partitions have no grants
+        return sum(
+            conn.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one() for name in scanned
+        )
 
 
 def partial_index_family(engine: sa.Engine) -> set[str]:
