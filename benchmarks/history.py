@@ -29,6 +29,7 @@ from benchmarks.report import Figure, Target, not_measured
 from benchmarks.timing import percentile
 from repurposeflow.adapters.clock import ManualClock
 from repurposeflow.adapters.sql import SqlUnitOfWork, ensure_schema, make_engine
+from repurposeflow.adapters.sql.partitions import ensure_partitions
 from repurposeflow.domain.quota import next_reset
 from repurposeflow.services import maintenance
 from repurposeflow.services.usage import usage_summary
@@ -157,7 +158,9 @@ def _secondary_indexes(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
         " WHERE i.tablename IN ('users', 'generations') AND NOT x.indisprimary"
         " AND i.schemaname = current_schema()"
     ).fetchall()
-    return [(name, definition) for name, definition in rows]
+    # A partitioned table's index reads "ON ONLY" (the parent alone): made again, it must
+    # cover the partitions too.
+    return [(name, definition.replace(" ON ONLY ", " ON ")) for name, definition in rows]
 
 
 def _swap_indexes(conn: psycopg.Connection[Any], create: list[str]) -> float:
@@ -280,6 +283,8 @@ def history_at_scale(*, quick: bool) -> list[Figure]:
     with pg.throwaway_database() as url:
         owner = make_engine(url.render_as_string(hide_password=False))
         ensure_schema(owner)
+        with owner.begin() as conn:  # the 120 days loaded, each month in its partition
+            ensure_partitions(conn, 5, today=datetime.now(UTC) - timedelta(days=121))
         owner.dispose()
         dsn = pg.libpq_url(url)
         with psycopg.connect(dsn, autocommit=True) as conn:

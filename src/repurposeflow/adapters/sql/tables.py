@@ -3,7 +3,10 @@ archive and the daily usage aggregate. Alembic migrations create it; this metada
 what the adapter queries and what the drift test compares the migrated database to.
 
 PostgreSQL-only parts (RLS, policies, roles, triggers, array CHECKs) live in the
-migrations alone.
+migrations alone, and so does partitioning: on PostgreSQL ``generations`` and
+``usage_logs`` are partitioned by month (0005), their primary keys are ``(id,
+created_at)``, the two unique indexes on generations below are key tables of the same
+names, and ``usage_logs.generation_id`` has no foreign key (see ``partitions.py``).
 """
 
 from __future__ import annotations
