@@ -23,7 +23,7 @@ from repurposeflow.domain.errors import (
     UserNotFound,
 )
 from repurposeflow.services.maintenance import sweep_stale_pending
-from repurposeflow.services.repurpose import regenerate
+from repurposeflow.services.repurpose import RepurposeRequest, regenerate, repurpose
 from repurposeflow.services.users import change_tier, delete_user, set_voice
 from tests.unit._services_support import SOURCE, World, make_world
 
@@ -588,3 +588,50 @@ def test_an_output_for_another_platform_is_never_stored(world: World) -> None:
     assert "threads" in gen.platform_errors[Platform.EMAIL]
     assert gen.outputs[Platform.THREADS] == CANNED[Platform.THREADS] | {"topic_tag": "writing"}
     assert result.status is GenerationStatus.PARTIAL
+
+
+def test_a_twin_that_finished_between_the_look_and_the_insert_is_served_not_charged():
+    """Under load a request can look for a finished twin (none yet), wait for the lock,
+    and insert after the twin completed: it must still be served from history."""
+    world = make_world()
+    world.add_user()
+    first = world.run()
+    assert world.count() == 1
+
+    looked: list[bool] = []
+
+    class StaleFirstLook:
+        """The store as the late twin saw it: its first look came before the finish."""
+
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def find_by_request_key(self, user_id, key):
+            if not looked:
+                looked.append(True)
+                return None
+            return self._inner.find_by_request_key(user_id, key)
+
+    class Uow:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def __enter__(self):
+            self._inner.__enter__()
+            self.generations = StaleFirstLook(self._inner.generations)
+            return self
+
+        def __exit__(self, *exc):
+            return self._inner.__exit__(*exc)
+
+    late = Uow(world.uow())
+    again = repurpose(late, world.engine, world.clock, RepurposeRequest("user_1", SOURCE))
+    assert again.cached and again.generation.id == first.generation.id
+    assert world.count() == 1
+    assert len(world.store.generations) == 1

@@ -133,7 +133,29 @@ def start_generation(
         return RepurposeResult(twin, cached=True)
 
 
+class _TwinFinished(Exception):
+    """The identical request this one raced finished between its look and its insert."""
+
+
 def _start(
+    uow: UnitOfWork,
+    engine: ContentEngine,
+    clock: Clock,
+    request: RepurposeRequest,
+    source: str,
+    platforms: tuple[Platform, ...],
+    requested_tone: Tone | None,
+    emit: ProgressListener,
+) -> RepurposeResult:
+    args = (uow, engine, clock, request, source, platforms, requested_tone, emit)
+    try:
+        return _start_once(*args)
+    except _TwinFinished:
+        # Rolled back, nothing charged: this time the first look finds it, from history.
+        return _start_once(*args)
+
+
+def _start_once(
     uow: UnitOfWork,
     engine: ContentEngine,
     clock: Clock,
@@ -181,6 +203,12 @@ def _start(
             idempotency_key=request.idempotency_key,
         )
         uow.generations.add(gen)
+        # A twin still pending when we looked may have finished since, releasing its
+        # in-flight key so this insert went through: look again now that this row holds
+        # the key (a twin finishing from here on is seen by the insert itself), and
+        # serve that one instead of charging twice.
+        if uow.generations.find_by_request_key(user.id, key) is not None:
+            raise _TwinFinished
         uow.usage.add(
             usage_event(
                 gen,
