@@ -110,6 +110,8 @@ TWO_PARAGRAPHS = LONG_CLAUSES + "\n\n" + LONG_CLAUSES.replace("revenue", "budget
 @given(text=document, tone=st.sampled_from(list(Tone)))
 @example(text=LONG_CLAUSES, tone=Tone.CONVERSATIONAL)
 @example(text=TWO_PARAGRAPHS, tone=Tone.OPINIONATED)
+# Found by hypothesis: the stutter cleanup ("the the") fused "2014-2023 2023-2024".
+@example(text="The " + "the " * 36 + "1,000 — 2014-2023 2023-2024.", tone=Tone.CONVERSATIONAL)
 def test_every_number_in_every_output_is_in_the_source_verbatim(text: str, tone: Tone) -> None:
     try:
         source = check_input(text)

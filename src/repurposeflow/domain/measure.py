@@ -15,8 +15,10 @@ from types import ModuleType
 # --- patterns -------------------------------------------------------------------------
 
 # A link as people paste it: with a scheme or starting at www., up to a space, bracket
-# or quote.
-URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.IGNORECASE)
+# or quote. URL_START, for patterns built on it (a link at the end of a text, junk in a
+# keyword), is how every link begins.
+URL_START = r"(?:https?://|www\.)"
+URL = re.compile(URL_START + r"[^\s<>()\"']+", re.IGNORECASE)
 
 # Characters of scripts written without spaces between words (CJK punctuation and
 # full-width symbols, kana, CJK ideographs, Hangul, compatibility ideographs): each one is
@@ -27,6 +29,10 @@ CJK_CLASS = (
     r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65]"
 )
 CJK = re.compile(CJK_CLASS)
+# The scripts within it that tell Chinese and Japanese apart, and whose runs are words.
+KANA_CLASS = r"[\u3040-\u30ff]"
+KATAKANA_CLASS = r"[\u30a0-\u30ff]"
+HAN_CLASS = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 # Han (with the iteration marks 々 and 〆) and kana: each one is said aloud.
 SPOKEN_CJK = re.compile(
     r"[\u3005\u3006\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -50,6 +56,12 @@ def strip_thread_numbering(text: str) -> str:
 def number_post(index: int, text: str) -> str:
     """A thread's post ``index`` (from 1) as posted: ``"3/ text"``."""
     return f"{index}/ {text}"
+
+
+# What numbering adds to a post at most, for a thread of up to 99 (or 999) posts: an
+# engine measures a post with it before the numbers are known.
+NUMBERING_ROOM = "99/ "
+NUMBERING_ROOM_LONG = "999/ "
 
 
 def number_thread(posts: Iterable[str]) -> list[str]:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from repurposeflow.domain.measure import CJK_CLASS as _CJK
+from repurposeflow.domain.measure import URL_START
 
 # A token is a number written with full-width separators (``1，200``), one CJK character
 # or one run of anything else that is not a space, with the spaces after it.
@@ -21,7 +22,7 @@ _TRAILING_JUNK = re.compile(r"[\s,;:—–\-(\[{'\"“‘，、；：]+$")
 _CJK_END = re.compile(rf"{_CJK}$")
 _CJK_START = re.compile(rf"^{_CJK}")
 ELLIPSIS = "…"
-_ENDS_WITH_LINK = re.compile(r"(?:https?://|www\.)\S+$", re.IGNORECASE)
+_ENDS_WITH_LINK = re.compile(URL_START + r"\S+$", re.IGNORECASE)
 
 Fits = Callable[[str], bool]
 

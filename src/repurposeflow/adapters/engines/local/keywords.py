@@ -9,14 +9,14 @@ from collections import Counter
 
 from repurposeflow.adapters.engines.local.language import CJK_LANGS, KANA
 from repurposeflow.adapters.engines.local.words import NOT_ACRONYMS
-from repurposeflow.domain.measure import URL
+from repurposeflow.domain.measure import HAN_CLASS, KATAKANA_CLASS, URL, URL_START
 
-_KEYWORD_JUNK = re.compile(r"\d|https?:|www\.|@|[^\w\s'’-]")
+_KEYWORD_JUNK = re.compile(r"\d|" + URL_START + r"|https?:|@|[^\w\s'’-]")
 
 
 def _cjk_keywords(text: str, top: int) -> list[str]:
     """Repeated runs of kanji/hanzi or katakana: the nouns of a CJK text, roughly."""
-    runs = re.findall(r"[\u30a0-\u30ff]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,}", text)
+    runs = re.findall(rf"{KATAKANA_CLASS}{{2,}}|{HAN_CLASS}{{2,}}", text)
     counts: Counter[str] = Counter()
     for run in runs:
         if KANA.match(run):

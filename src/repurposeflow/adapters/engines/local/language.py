@@ -7,9 +7,10 @@ import re
 from collections import Counter
 
 from repurposeflow.adapters.engines.local.words import FUNCTION_WORDS
+from repurposeflow.domain.measure import HAN_CLASS, KANA_CLASS
 
-KANA = re.compile(r"[\u3040-\u30ff]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+KANA = re.compile(KANA_CLASS)
+_HAN = re.compile(HAN_CLASS)
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _GREEK = re.compile(r"[\u0370-\u03ff]")

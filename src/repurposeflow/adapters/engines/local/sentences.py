@@ -64,7 +64,9 @@ _FILLER_START = re.compile(r"(?<![\w,])(?:um+|uh+|erm+),\s+(\w)", re.IGNORECASE)
 _SPOKEN_THANKS = re.compile(
     r"(?i)^(?:thanks|thank you)(?: so much)? for (?:having me|inviting me)[,.!]?\s*(?:yeah\b)?"
 )
-_DOUBLED = re.compile(r"(?i)\b(\w+)(\s+\1\b)+")
+# A word said twice ("the the"): words only, never numbers, so "2014-2023 2023-2024" is
+# not fused into the range "2014-2023-2024" that the source never wrote.
+_DOUBLED = re.compile(r"(?i)\b([^\W\d_]\w*)(\s+\1\b)+")
 _LONE_I = re.compile(r"(?<!\w)i(?=\s|'|’)")
 
 

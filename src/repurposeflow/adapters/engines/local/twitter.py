@@ -9,6 +9,8 @@ from repurposeflow.adapters.engines.local import fit
 from repurposeflow.adapters.engines.local.writer import Fits, Writer, unique
 from repurposeflow.domain import platforms as pf
 from repurposeflow.domain.measure import (
+    NUMBERING_ROOM,
+    NUMBERING_ROOM_LONG,
     number_thread,
     strip_thread_numbering,
     twitter_weighted_length,
@@ -17,7 +19,7 @@ from repurposeflow.domain.platforms import TwitterOutput
 
 
 def _fits(text: str) -> bool:
-    return twitter_weighted_length("99/ " + text) <= pf.TWITTER_MAX_WEIGHTED
+    return twitter_weighted_length(NUMBERING_ROOM + text) <= pf.TWITTER_MAX_WEIGHTED
 
 
 def write(w: Writer) -> TwitterOutput:
@@ -74,7 +76,7 @@ def _weave(posts: list[str], tags: list[str], fits: Fits) -> tuple[list[str], se
 
 def repair(w: Writer, o: TwitterOutput) -> TwitterOutput | None:
     def fits(text: str) -> bool:
-        return twitter_weighted_length("999/ " + text) <= pf.TWITTER_MAX_WEIGHTED
+        return twitter_weighted_length(NUMBERING_ROOM_LONG + text) <= pf.TWITTER_MAX_WEIGHTED
 
     posts: list[str] = []
     for post in o.thread:

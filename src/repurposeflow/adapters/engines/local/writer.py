@@ -118,6 +118,13 @@ def clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+# The brief's own sizes (not a platform's limits): a core message or key point is one
+# sentence of at most a tweet's length, a topic a short title.
+BRIEF_SENTENCE_CHARS = 280
+TOPIC_CHARS = 100
+TOPIC_FROM_CORE_CHARS = 60
+
+
 def chars(limit: int) -> Fits:
     return lambda text: char_count(text) <= limit
 
@@ -528,18 +535,18 @@ class Writer:
 
     def brief(self) -> Brief:
         # The author's main point is the same whatever tone the posts take.
-        core = self.lead(chars(280), neutral=True)
+        core = self.lead(chars(BRIEF_SENTENCE_CHARS), neutral=True)
         points = [
-            fit.shorten(s.text, chars(280))
+            fit.shorten(s.text, chars(BRIEF_SENTENCE_CHARS))
             for s in self.take(self.body_size(6, 3, 5), where=lambda s: s.words >= 4)
         ]
         title = self.doc.title
         if title:
-            topic = fit.shorten(title, chars(100))
+            topic = fit.shorten(title, chars(TOPIC_CHARS))
         elif self.doc.keywords:
             topic = ", ".join(self.doc.keywords[:2])
         else:
-            topic = fit.shorten(core, chars(60))
+            topic = fit.shorten(core, chars(TOPIC_FROM_CORE_CHARS))
         return Brief(
             core_message=core,
             key_points=tuple(p for p in points if p) or (core,),
