@@ -321,7 +321,8 @@ def _linkedin(o: LinkedInOutput, ctx: ValidationContext) -> list[Violation]:
         out.append(_too_long("LinkedIn post", char_count(o.post), pf.LINKEDIN_MAX_CHARS))
     hook = o.opening_hook.strip()
     position = o.post.find(hook) if hook else -1
-    if position < 0 or position + len(hook) > pf.LINKEDIN_FOLD_CHARS:
+    # Counted as every other limit is (char_count), not in Python string indexes.
+    if position < 0 or char_count(o.post[: position + len(hook)]) > pf.LINKEDIN_FOLD_CHARS:
         out.append(
             Violation(
                 "hook-below-fold",
