@@ -322,3 +322,43 @@ def test_an_app_serves_again_after_a_shutdown(queue_db: tuple[str, sa.Engine]) -
             )
             assert r.status_code == 202, r.text
     assert len(_jobs(url)) == 2
+
+
+def test_retention_deletes_the_queues_old_finished_jobs(
+    queue_db: tuple[str, sa.Engine],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    url, engine = queue_db
+    app = _app(url, engine, ScriptedEngine())
+    with TestClient(create_app(app, http_settings())) as client:
+        for i in range(3):
+            r = client.post(
+                "/v1/generations",
+                json={"content": f"{ARTICLE} Round {i}.", "platforms": ["threads"]},
+                headers=auth("user_old"),
+            )
+            assert r.status_code == 202
+    queue = _app(url, engine, ScriptedEngine()).queue()
+    queue.run_worker(wait=False, install_signal_handlers=False)
+    jobs = _jobs(url)
+    assert [j["status"] for j in jobs] == ["succeeded"] * 3
+    # Two finished long ago; one a minute ago.
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(
+            "UPDATE procrastinate_events SET at = now() - interval '8 days' WHERE job_id = ANY(%s)",
+            ([jobs[0]["id"], jobs[1]["id"]],),
+        )
+    for key, value in {
+        "REPURPOSEFLOW_CONFIG": str(tmp_path / "absent.toml"),
+        "REPURPOSEFLOW_DATABASE_URL": url,
+        "REPURPOSEFLOW_JOBS": "procrastinate",
+    }.items():
+        monkeypatch.setenv(key, value)
+    assert main(["retention", "run"]) == 0
+    assert "finished queue jobs deleted: 2" in capsys.readouterr().out
+    assert [j["id"] for j in _jobs(url)] == [jobs[2]["id"]]
+    assert main(["retention", "run"]) == 0
+    assert "finished queue jobs deleted: 0" in capsys.readouterr().out

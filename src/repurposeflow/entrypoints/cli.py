@@ -821,7 +821,8 @@ def retention_run_command(
 ) -> None:
     """Archive generations older than 90 days, fold usage logs older than 90 days into
     daily rows, delete processed webhook events older than 30 days, and fail (refund)
-    generations stuck pending. Safe to rerun."""
+    generations stuck pending; with jobs = "procrastinate", delete the queue's finished
+    jobs older than 7 days. Safe to rerun."""
     if batch_size < 1:
         raise InvalidInput("--batch-size must be at least 1.")
     app_ = _app()
@@ -834,6 +835,8 @@ def retention_run_command(
         f"webhook events deleted: {report.webhook_events_deleted}\n"
         f"stuck generations failed and refunded: {swept}"
     )
+    if app_.settings.queued:
+        out.print(f"finished queue jobs deleted: {app_.queue().purge_finished()}")
 
 
 @app.command("bench")

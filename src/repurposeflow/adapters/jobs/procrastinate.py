@@ -49,6 +49,8 @@ BACKOFF_BASE_S = 2
 # A worker re-queues the jobs of workers silent this long (heartbeats every 10 s).
 STALLED_AFTER_S = 60
 STALLED_CHECK_S = 30
+# Finished jobs are kept this long (what ran, how often), then `retention run` deletes them.
+FINISHED_KEPT_HOURS = 7 * 24
 # Two processes applying the schema at once take turns on this lock.
 _SCHEMA_LOCK = 0x52504651  # "RPFQ"
 
@@ -319,6 +321,29 @@ class ProcrastinateJobRunner:
                 return False
             conn.execute(SchemaManager.get_schema())
             return True
+
+    def purge_finished(self, *, older_than_hours: int = FINISHED_KEPT_HOURS) -> int:
+        """Delete this task's finished jobs (succeeded, failed, cancelled, aborted)
+        whose last event is older than ``older_than_hours``; returns how many. The
+        generations themselves keep every outcome; the rows only show what ran."""
+        import psycopg
+
+        if self._conninfo is None:
+            raise ValueError("purge_finished needs a database URL")
+        with psycopg.connect(self._conninfo) as conn, conn.transaction():
+            cur = conn.execute(
+                """
+                DELETE FROM procrastinate_jobs AS job
+                 WHERE job.task_name = %(task)s
+                   AND job.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+                   AND NOT EXISTS (
+                         SELECT 1 FROM procrastinate_events AS event
+                          WHERE event.job_id = job.id
+                            AND event.at >= now() - make_interval(hours => %(hours)s))
+                """,
+                {"task": TASK_NAME, "hours": older_than_hours},
+            )
+            return cur.rowcount
 
     def schema_present(self) -> bool:
         import psycopg
