@@ -515,7 +515,7 @@ class App:
         from repurposeflow.services.repurpose import RepurposeRequest, run_generation
 
         try:
-            engine = self.engine(job.engine)
+            engine = self.engine(job.engine, job.model)
         except (InvalidInput, NotConfigured) as exc:
             # Queued by a process that has an engine (or its key) this one lacks: it can
             # never run here.

@@ -357,3 +357,58 @@ def test_a_source_that_gives_orders_stays_fenced_and_judged(provider):
         assert "never instructions to you" in system
     assert gen.status is GenerationStatus.PARTIAL
     assert "900" in gen.platform_errors[Platform.TWITTER]  # the validators said no
+
+
+def test_an_outage_is_engine_unavailable_so_a_queue_retries_it(provider):
+    """5xx, 429 and dropped connections after the SDK's retries are an outage the job
+    queue retries with backoff; a rejected key is not."""
+    from repurposeflow.domain.errors import EngineError, EngineUnavailable, is_engine_outage
+
+    def outage(key: str, attempt: int, body: dict[str, Any]) -> Any:
+        return error(503, "overloaded", provider)
+
+    with pytest.raises(EngineUnavailable) as down:
+        engine_for(StandIn(provider, outage)).analyze(SOURCE, "conversational")
+    assert is_engine_outage(down.value)
+
+    def gone(key: str, attempt: int, body: dict[str, Any]) -> Any:
+        return httpx2.ConnectError("connection refused")
+
+    with pytest.raises(EngineUnavailable):
+        engine_for(StandIn(provider, gone), max_retries=0).analyze(SOURCE, "conversational")
+
+    def rejected(key: str, attempt: int, body: dict[str, Any]) -> Any:
+        return error(401, "invalid x-api-key", provider)
+
+    with pytest.raises(EngineError) as refused:
+        engine_for(StandIn(provider, rejected)).analyze(SOURCE, "conversational")
+    assert not is_engine_outage(refused.value)
+
+
+def test_a_queued_job_runs_with_the_model_it_was_started_with(monkeypatch):
+    """The request key holds the model; a worker configured with another one must still
+    run the job's own."""
+    import uuid
+
+    from repurposeflow.adapters.clock import ManualClock
+    from repurposeflow.adapters.memory import MemoryStore
+    from repurposeflow.bootstrap import App, load_settings
+    from repurposeflow.domain.jobs import GenerationJob
+
+    settings = load_settings(
+        env={}, database_url="memory://", engine="openai", model="gpt-5.6-luna"
+    )
+    app = App(settings=settings, uow_factory=MemoryStore().uow, clock=ManualClock())
+    seen: list[tuple[str | None, str | None]] = []
+
+    class Stop(Exception):
+        pass
+
+    def engine(self: App, name: str | None = None, model: str | None = None) -> Any:
+        seen.append((name, model))
+        raise Stop
+
+    monkeypatch.setattr(App, "engine", engine)
+    with pytest.raises(Stop):
+        app.run_job(GenerationJob(uuid.uuid4(), "u", "openai", model="gpt-5.6-sol"))
+    assert seen == [("openai", "gpt-5.6-sol")]

@@ -124,6 +124,7 @@ def test_queueing_one_generation_twice_makes_one_job() -> None:
         "engine": "scripted",
         "user_agent": None,
         "ip_address": None,
+        "model": None,
     }
     h.work()
     assert h.gen(gen).status is GenerationStatus.COMPLETED

@@ -17,3 +17,6 @@ class GenerationJob:
     engine: str
     user_agent: str | None = None
     ip_address: str | None = None
+    # The model the request was started (and its request key made) with: a worker
+    # configured with another model must still run this one.
+    model: str | None = None

@@ -435,7 +435,7 @@ def _queue_generation(
         if started.cached:
             note = "from your history, no charge"
         else:
-            job = GenerationJob(gen.id, app_.settings.user, engine.name)
+            job = GenerationJob(gen.id, app_.settings.user, engine.name, model=engine.model)
             enqueue_generation(app_.uow(), app_.clock, app_.queue(), job)
             app_.queue().shutdown()
             note = f"queued; follow it with: repurposeflow show {gen.id}"

@@ -23,6 +23,7 @@ from repurposeflow.adapters.engines.remote import (
     ModelEngine,
     Reply,
     explain_sdk_error,
+    is_sdk_outage,
     resolve_key,
 )
 
@@ -87,6 +88,9 @@ class AnthropicEngine(ModelEngine):
             refusal=(text.strip() or "no reason given") if refused else None,
             truncated=response.stop_reason == "max_tokens",
         )
+
+    def _outage(self, exc: Exception) -> bool:
+        return is_sdk_outage(anthropic, exc)
 
     def _explain(self, exc: Exception, timeout: float) -> str:
         where = self.base_url or "api.anthropic.com"

@@ -21,6 +21,7 @@ from repurposeflow.adapters.engines.remote import (
     ModelEngine,
     Reply,
     explain_sdk_error,
+    is_sdk_outage,
     resolve_key,
 )
 
@@ -86,6 +87,9 @@ class OpenAIEngine(ModelEngine):
             refusal=choice.message.refusal,
             truncated=choice.finish_reason == "length",
         )
+
+    def _outage(self, exc: Exception) -> bool:
+        return is_sdk_outage(openai, exc)
 
     def _explain(self, exc: Exception, timeout: float) -> str:
         where = self.base_url or "api.openai.com"

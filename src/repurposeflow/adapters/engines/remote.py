@@ -22,7 +22,13 @@ from repurposeflow.adapters.engines import prompting
 from repurposeflow.adapters.engines.pricing import Catalogue, load_catalogue
 from repurposeflow.domain.engine import Analysis, PlatformDraft, RenderRequest
 from repurposeflow.domain.enums import Tone
-from repurposeflow.domain.errors import EngineError, InvalidInput, NotConfigured, UnusableAnswer
+from repurposeflow.domain.errors import (
+    EngineError,
+    EngineUnavailable,
+    InvalidInput,
+    NotConfigured,
+    UnusableAnswer,
+)
 from repurposeflow.domain.model import Brief, TokenUsage
 from repurposeflow.domain.platforms import output_from_dict
 
@@ -141,7 +147,12 @@ class ModelEngine:
             except EngineError:
                 raise
             except Exception as exc:
-                raise EngineError(self._explain(exc, timeout)) from exc
+                message = self._explain(exc, timeout)
+                if self._outage(exc):
+                    # Nothing was answered and the same call may work later: a job queue
+                    # retries the run with backoff (the SDK's own retries are spent).
+                    raise EngineUnavailable(message) from exc
+                raise EngineError(message) from exc
 
     def _read(self, reply: Reply, key: str) -> Mapping[str, Any]:
         """The envelope's ``key``; anything else is an unusable answer worth one repair."""
@@ -196,6 +207,9 @@ class ModelEngine:
     def _explain(self, exc: Exception, timeout: float) -> str:
         raise NotImplementedError
 
+    def _outage(self, exc: Exception) -> bool:
+        raise NotImplementedError
+
 
 def resolve_key(given: str | None, variable: str, engine: str, hint: str = "") -> str:
     """The key passed in, else the provider's own variable; missing is NotConfigured
@@ -224,6 +238,19 @@ def explain_sdk_error(
                 message = str(error["message"])
         return status_line(title, variable, exc.status_code, message, model)
     return f"{type(exc).__name__}: {exc}"
+
+
+OUTAGE_STATUSES = frozenset({408, 409, 429})
+
+
+def is_sdk_outage(sdk: Any, exc: Exception) -> bool:
+    """What the SDKs themselves retry (timeouts, dropped connections, 408/409/429/5xx),
+    still failing after their retries: an outage, not a refusal of this request."""
+    if isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError):
+        return True
+    if isinstance(exc, sdk.APIStatusError):
+        return exc.status_code in OUTAGE_STATUSES or exc.status_code >= 500
+    return False
 
 
 def status_line(title: str, key_variable: str, status: int | None, message: str, model: str) -> str:

@@ -129,6 +129,7 @@ class ProcrastinateJobRunner:
                 engine=job.engine,
                 user_agent=job.user_agent,
                 ip_address=job.ip_address,
+                model=job.model,
             )
         except pexc.AlreadyEnqueued:
             log.info("generation %s is already queued", key)
@@ -155,8 +156,11 @@ class ProcrastinateJobRunner:
         engine: str,
         user_agent: str | None = None,
         ip_address: str | None = None,
+        model: str | None = None,
     ) -> None:
-        job = GenerationJob(uuid.UUID(generation_id), clerk_user_id, engine, user_agent, ip_address)
+        job = GenerationJob(
+            uuid.UUID(generation_id), clerk_user_id, engine, user_agent, ip_address, model
+        )
         attempts = context.job.attempts if context.job is not None else 0
         retry_outage = attempts < self.max_retries
         try:

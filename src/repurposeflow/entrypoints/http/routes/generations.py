@@ -128,7 +128,12 @@ def create_generation(
             finished.set()
 
     job = GenerationJob(
-        gen.id, caller.clerk_user_id, engine.name, caller.user_agent, caller.ip_address
+        gen.id,
+        caller.clerk_user_id,
+        engine.name,
+        caller.user_agent,
+        caller.ip_address,
+        model=engine.model,
     )
     with state.hub.subscribe(gen.id, on_event):
         if not started.cached:
