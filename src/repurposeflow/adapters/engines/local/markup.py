@@ -44,6 +44,20 @@ class Markup:
 _FRONT_MATTER = re.compile(
     r"\A(?:---|\+\+\+)[ \t]*\n(.*?)\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S
 )
+# A block of mail or package-metadata headers opening the text (a newsletter saved with
+# its From:/Subject:, a package's METADATA): "Name: value" lines, folded lines indented,
+# ended by a blank line. Only taken as headers when one of them is a header such texts
+# really carry, so a first paragraph of "Note: …" lines stays prose.
+_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):[ \t]+(\S.*)$")
+_KNOWN_HEADERS = frozenset(
+    {
+        "from", "to", "cc", "subject", "date", "reply-to", "message-id", "mime-version",
+        "content-type", "content-transfer-encoding", "list-unsubscribe", "title",
+        "metadata-version", "name", "version", "summary", "author", "author-email",
+        "license", "home-page", "project-url", "requires-dist", "requires-python",
+        "classifier", "keywords", "platform", "provides-extra", "description-content-type",
+    }
+)  # fmt: skip
 # YAML ``title: …`` or TOML ``title = …``, quoted or not.
 _FRONT_TITLE = re.compile(r"^title[ \t]*[:=][ \t]*(.+?)[ \t]*$", re.M)
 # Hugo shortcodes, Jinja/Liquid/Nunjucks tags, expressions and comments. Liquid's code
@@ -132,10 +146,32 @@ def _unquote(value: str) -> str:
     return _tidy(value)
 
 
+def _header_block(source: str) -> tuple[str, str | None] | None:
+    """Leading mail or metadata headers: dropped, their Subject/Title/Summary the title."""
+    lines = source.split("\n")
+    headers: dict[str, str] = {}
+    end = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            end = i
+            break
+        match = _HEADER_LINE.match(line)
+        if match:
+            headers.setdefault(match.group(1).lower(), match.group(2).strip())
+        elif not (line[:1] in " \t" and headers):  # a folded header line continues one
+            return None
+    else:
+        return None
+    if len(headers) < 2 or not _KNOWN_HEADERS & set(headers):
+        return None
+    title = headers.get("subject") or headers.get("title") or headers.get("summary")
+    return "\n".join(lines[end + 1 :]), (_tidy(title) if title else None)
+
+
 def _front_matter(source: str) -> tuple[str, str | None]:
     match = _FRONT_MATTER.match(source)
     if match is None:
-        return source, None
+        return _header_block(source) or (source, None)
     title = _FRONT_TITLE.search(match.group(1))
     return source[match.end() :], (_unquote(title.group(1)) or None) if title else None
 
