@@ -921,6 +921,12 @@ class HttpSettings:
     job_workers: int = 4
     job_queue: int = 64
     max_wait_seconds: int = 60
+    # Import the model SDKs at start-up, before the first request (see warm_up_engines).
+    # It runs before serving, never beside other work: CPython 3.11's ast module keeps
+    # its recursion count per interpreter, and an ast.parse in one thread while another
+    # imported those SDKs failed a test collection once ("AST constructor recursion
+    # depth mismatch"). Tests that build many apps turn it off to save the seconds.
+    warm_up: bool = True
 
 
 def _csv(value: str | None) -> tuple[str, ...]:

@@ -96,6 +96,7 @@ def http_settings(**overrides: Any) -> HttpSettings:
         "rate_limit_ip": "100000/minute",
         "rate_limit_user": "100000/minute",
         "admin_users": ("admin",),
+        "warm_up": False,  # see HttpSettings.warm_up
     }
     base.update(overrides)
     return HttpSettings(**base)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -80,9 +79,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(
-            target=warm_up_engines, args=(app.settings,), name="warm-up", daemon=True
-        ).start()
+        if settings.warm_up:
+            # Before serving, not beside it: an import racing the process's other work
+            # in another thread hit a CPython 3.11 ast bug once (see HttpSettings).
+            await asyncio.to_thread(warm_up_engines, app.settings)
         if listener is not None:
             await asyncio.to_thread(listener.start)
         try:
