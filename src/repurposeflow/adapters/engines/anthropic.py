@@ -11,21 +11,10 @@ end, so the analysis writes the cache and every render reads it.
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import anthropic
-import httpx2
 
 from repurposeflow.adapters.engines import prompting
-from repurposeflow.adapters.engines.remote import (
-    MAX_OUTPUT_TOKENS,
-    ModelEngine,
-    Reply,
-    explain_sdk_error,
-    is_sdk_outage,
-    resolve_key,
-)
+from repurposeflow.adapters.engines.remote import MAX_OUTPUT_TOKENS, ModelEngine, Reply
 
 _KEY_HINT = ""
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
@@ -35,25 +24,11 @@ class AnthropicEngine(ModelEngine):
     name = "anthropic"
     provider_title = "Anthropic"
     key_variable = KEY_VARIABLE
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        http_client: httpx2.Client | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        key = resolve_key(api_key, KEY_VARIABLE, "anthropic", _KEY_HINT)
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        self._client = anthropic.Anthropic(
-            api_key=key,
-            base_url=self.base_url,
-            max_retries=self.max_retries,
-            timeout=self.timeout_s,
-            http_client=http_client,
-        )
+    key_hint = _KEY_HINT
+    base_url_variable = "ANTHROPIC_BASE_URL"
+    default_host = "api.anthropic.com"
+    sdk = anthropic
+    client_class = anthropic.Anthropic
 
     def _call(self, prompt: prompting.Prompt, timeout: float) -> Reply:
         response = self._client.messages.create(
@@ -87,13 +62,4 @@ class AnthropicEngine(ModelEngine):
             counted,
             refusal=(text.strip() or "no reason given") if refused else None,
             truncated=response.stop_reason == "max_tokens",
-        )
-
-    def _outage(self, exc: Exception) -> bool:
-        return is_sdk_outage(anthropic, exc)
-
-    def _explain(self, exc: Exception, timeout: float) -> str:
-        where = self.base_url or "api.anthropic.com"
-        return explain_sdk_error(
-            anthropic, "Anthropic", KEY_VARIABLE, exc, timeout, where, self.model
         )

@@ -9,21 +9,10 @@ OpenAI's automatic prefix cache, which the byte-identical prefix of ``prompting`
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-import httpx2
 import openai
 
 from repurposeflow.adapters.engines import prompting
-from repurposeflow.adapters.engines.remote import (
-    MAX_OUTPUT_TOKENS,
-    ModelEngine,
-    Reply,
-    explain_sdk_error,
-    is_sdk_outage,
-    resolve_key,
-)
+from repurposeflow.adapters.engines.remote import MAX_OUTPUT_TOKENS, ModelEngine, Reply
 
 _KEY_HINT = " (for a local OpenAI-compatible server that needs no key, any value will do)"
 KEY_VARIABLE = "OPENAI_API_KEY"
@@ -33,25 +22,11 @@ class OpenAIEngine(ModelEngine):
     name = "openai"
     provider_title = "OpenAI"
     key_variable = KEY_VARIABLE
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        http_client: httpx2.Client | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        key = resolve_key(api_key, KEY_VARIABLE, "openai", _KEY_HINT)
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        self._client = openai.OpenAI(
-            api_key=key,
-            base_url=self.base_url,
-            max_retries=self.max_retries,
-            timeout=self.timeout_s,
-            http_client=http_client,
-        )
+    key_hint = _KEY_HINT
+    base_url_variable = "OPENAI_BASE_URL"
+    default_host = "api.openai.com"
+    sdk = openai
+    client_class = openai.OpenAI
 
     def _call(self, prompt: prompting.Prompt, timeout: float) -> Reply:
         response = self._client.chat.completions.create(
@@ -87,10 +62,3 @@ class OpenAIEngine(ModelEngine):
             refusal=choice.message.refusal,
             truncated=choice.finish_reason == "length",
         )
-
-    def _outage(self, exc: Exception) -> bool:
-        return is_sdk_outage(openai, exc)
-
-    def _explain(self, exc: Exception, timeout: float) -> str:
-        where = self.base_url or "api.openai.com"
-        return explain_sdk_error(openai, "OpenAI", KEY_VARIABLE, exc, timeout, where, self.model)

@@ -64,11 +64,17 @@ class Reply:
 
 
 class ModelEngine:
-    """Base of the provider engines; see the module docstring."""
+    """Base of the provider engines; see the module docstring. A provider module names
+    its SDK, client class, key and base-URL variables, and writes ``_call``."""
 
     name = "model"
     provider_title = "the provider"
     key_variable = "API_KEY"
+    key_hint = ""  # said after "Set <variable> to use the <name> engine"
+    base_url_variable = "BASE_URL"
+    default_host = "the provider"
+    sdk: Any = None  # the SDK module: its error classes share names and shapes
+    client_class: Any = None
 
     def __init__(
         self,
@@ -79,6 +85,9 @@ class ModelEngine:
         deadline_s: float = DEFAULT_DEADLINE_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        http_client: Any = None,
     ) -> None:
         self.catalogue = catalogue or load_catalogue()
         chosen = (model or "").strip() or self.catalogue.default_model(self.name)
@@ -92,6 +101,16 @@ class ModelEngine:
         self._in_flight = _gate(self.name, max_in_flight)
         self._started: float | None = None
         self._lock = threading.Lock()
+        key = resolve_key(api_key, self.key_variable, self.name, self.key_hint)
+        self.base_url = base_url or os.environ.get(self.base_url_variable) or None
+        # One sync client per engine, shared by the render threads.
+        self._client = self.client_class(
+            api_key=key,
+            base_url=self.base_url,
+            max_retries=max_retries,
+            timeout=timeout_s,
+            http_client=http_client,
+        )
 
     @property
     def model(self) -> str:
@@ -205,10 +224,13 @@ class ModelEngine:
         raise NotImplementedError
 
     def _explain(self, exc: Exception, timeout: float) -> str:
-        raise NotImplementedError
+        where = self.base_url or self.default_host
+        return explain_sdk_error(
+            self.sdk, self.provider_title, self.key_variable, exc, timeout, where, self.model
+        )
 
     def _outage(self, exc: Exception) -> bool:
-        raise NotImplementedError
+        return is_sdk_outage(self.sdk, exc)
 
 
 def resolve_key(given: str | None, variable: str, engine: str, hint: str = "") -> str:
