@@ -25,7 +25,6 @@ renders and their repairs, shares one byte-identical prefix):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -280,8 +279,3 @@ def render_prompt(request: RenderRequest) -> Prompt:
         render_task(request),
         Platform(request.platform).value,
     )
-
-
-def pick(answer: Mapping[str, Any], key: str) -> Any:
-    """The filled part of an envelope answer (None when the model left it empty)."""
-    return answer.get(key)
