@@ -148,11 +148,14 @@ def _steps(blocks: list[Block]) -> tuple[str, ...]:
     return tuple(steps) if len(steps) >= 2 and numbers == list(range(1, len(numbers) + 1)) else ()
 
 
-# A newsletter's links roundup or notices: housekeeping, not the piece's argument.
+# A newsletter's links roundup or notices, a project page's support, licence and
+# contribution sections: housekeeping, not the piece's argument.
 _HOUSEKEEPING = re.compile(
     r"(?i)^(?:worth (?:your time|reading)|links?|reading list|what i'?m reading|elsewhere|"
     r"housekeeping|announcements?|in other news|quick links|odds and ends|also this week|"
-    r"further reading|related|resources|sponsors?|p\.?s\.?)\b"
+    r"further reading|related|resources|sponsors?|sponsorship|p\.?s\.?|support(?:ing)?|"
+    r"funding|donat(?:e|ions?)|backers|licen[cs]e|contribut(?:e|ing|ors)|"
+    r"acknowledge?ments|credits|change ?log|release notes|code of conduct|security)\b"
 )
 
 
@@ -165,6 +168,31 @@ def _housekeeping_sections(blocks: list[Block]) -> frozenset[int]:
             if _HOUSEKEEPING.match(block.text):
                 sections.add(section)
     return frozenset(sections)
+
+
+# "pluggy - A minimalist plugin system", "Grimp: imports as a graph": a project page's
+# title names its subject before the dash or colon.
+_TITLE_SUBJECT = re.compile(r"^([^\s:–—][^:–—]{0,40}?)\s*(?:\s-|–|—|:)\s+\S")
+_POINTS_AT_TITLE = re.compile(r"^(?:This|It)(?= is | was | has | provides | lets )")
+
+
+def _name_the_subject(blocks: list[Block], sentences: list[Sentence]) -> list[Sentence]:
+    """A page's first sentence under its title that says "This is the core framework…"
+    points at the title, not at a sentence before it: it gets the title's subject
+    ("pluggy is the core framework…"), words the source wrote, instead of being left
+    out as a sentence that leans on what came before."""
+    title = next((i for i, b in enumerate(blocks) if b.kind == "heading"), None)
+    if title is None or title + 1 >= len(blocks) or blocks[title + 1].kind != "paragraph":
+        return sentences
+    match = _TITLE_SUBJECT.match(blocks[title].text)
+    if match is None or len(match.group(1).split()) > 4:
+        return sentences
+    return [
+        attrs.evolve(s, text=_POINTS_AT_TITLE.sub(match.group(1), s.text, count=1))
+        if s.block == title + 1 and s.first_in_block
+        else s
+        for s in sentences
+    ]
 
 
 def _interviewer(sentences: list[Sentence]) -> str | None:
@@ -225,14 +253,13 @@ def read_document(source: str) -> Document:
     blocks = _promote_title(blocks)
     language = detect_language("\n\n".join(b.text for b in blocks))
     cjk = language in CJK_LANGS
-    all_sentences = split_sentences(blocks, language)
+    all_sentences = _name_the_subject(blocks, split_sentences(blocks, language))
     host = _interviewer(all_sentences)
     aside = _housekeeping_sections(blocks)
-    sentences = [
-        s
-        for s in all_sentences
-        if usable(s, cjk) and (host is None or s.speaker != host) and s.section not in aside
-    ] or all_sentences
+    content = [s for s in all_sentences if usable(s, cjk) and (host is None or s.speaker != host)]
+    # Housekeeping sections give way first; a page that is nothing but them still says
+    # what it says, and only a text with no usable sentence at all falls back to every one.
+    sentences = [s for s in content if s.section not in aside] or content or all_sentences
     headings = [b.text for b in blocks if b.kind == "heading"]
     title = markup.title or _title(blocks)
     if title and title not in headings:
